@@ -1,0 +1,84 @@
+"""Wallet balance dashboard: the application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+from . import database  # noqa: F401  (registers the SQLite pragmas)
+from .extensions import csrf, db, limiter, login, migrate
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Templates, static files and migrations live at the top of a checkout and inside the
+    package once installed (setup.cfg maps them there), so look in both places."""
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+        instance_relative_config=True,
+    )
+    app.config.update(config_module.from_environment())
+    if config:
+        app.config.update(config)
+    if app.config.get("TESTING") or app.config["ENV_NAME"] == "development":
+        app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or config_module.DEV_SECRET_KEY
+    config_module.check_production_safety(app.config)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
+    _configure_database(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login.init_app(app)
+
+    from . import i18n, security
+
+    i18n.init_app(app)
+    security.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .wallet import bp as wallet_bp
+    from .api import bp as api_bp
+    from .language_views import bp as language_bp
+    from .api_keys import bp as api_keys_bp
+    from .exchange_api import bp as exchange_api_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(wallet_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(language_bp)
+    app.register_blueprint(api_keys_bp)
+    app.register_blueprint(exchange_api_bp)
+
+    from . import errors, filters
+    from .cli import register_commands
+
+    errors.init_app(app)
+    filters.init_app(app)
+    register_commands(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "dashboard.sqlite3")
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # A connection the server dropped (restart, failover, idle timeout) is replaced
+    # before use instead of failing the request that happens to draw it.
+    options.setdefault("pool_pre_ping", True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options.setdefault("connect_args", {"connect_timeout": 5})

@@ -1,0 +1,45 @@
+"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|rates|balances|keys`."""
+from __future__ import annotations
+
+import functools
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+
+def register_commands(app) -> None:
+    from .balances import balances
+    from .demo import seed_demo
+    from .keys import keys
+    from .rates import rates
+    from .users import users
+
+    for command in (users, seed_demo, rates, balances, keys):
+        _explain_database_errors(command)
+        app.cli.add_command(command)
+
+
+def _explain_database_errors(command: click.Command) -> None:
+    """A database that is down or not yet migrated gets one clear line and exit code 1,
+    not a stack trace, whichever command met it."""
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _explain_database_errors(subcommand)
+        return
+    if command.callback is None or getattr(command.callback, "explains_database_errors", False):
+        return
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def explained(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (OperationalError, ProgrammingError) as error:
+            detail = str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
+            raise click.ClickException(
+                f"the database is unreachable or not migrated ({detail}); check DATABASE_URL "
+                "and run `flask --app dashboard db upgrade`"
+            ) from None
+
+    explained.explains_database_errors = True
+    command.callback = explained

@@ -1,0 +1,109 @@
+"""Configuration read from the environment, and the guard that refuses unsafe production settings."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+# Keys that must never protect a production deployment: the development default and
+# the examples people copy from documentation.
+WEAK_SECRET_KEYS = frozenset({"", "dev", "development", "secret", "changeme", "change-me", "dev-only-insecure-key"})
+MIN_SECRET_KEY_LENGTH = 32
+DEV_SECRET_KEY = "dev-only-insecure-key"
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start; the message says why and what to set."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def from_environment() -> dict:
+    """Settings from environment variables; every one is listed in the README."""
+    env = os.environ
+    https = _bool(env.get("DASHBOARD_HTTPS"))
+    return {
+        "ENV_NAME": env.get("DASHBOARD_ENV", "production"),
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
+        "DEBUG": _bool(env.get("FLASK_DEBUG")),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or None,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "dashboard"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per minute"),
+        # Failed signed-API attempts (401/403) per client address and per access key.
+        "API_FAILURE_LIMIT": env.get("API_FAILURE_LIMIT", "10 per minute"),
+        # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted;
+        # 0 means the client address is the connection's (nothing a visitor sends is trusted).
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Every form and JSON body here is tiny; a 1 MB field is refused before it is parsed.
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LANGUAGE", "ja"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE", "Asia/Tokyo"),
+        "RATE_MAX_AGE": timedelta(minutes=_int("RATE_MAX_AGE_MINUTES", 15)),
+        "REFRESH_SECONDS": _int("REFRESH_SECONDS", 30),
+        "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
+        "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "SESSION_COOKIE_SECURE": https,
+        "HSTS": https,
+    }
+
+
+def check_production_safety(config) -> None:
+    """Refuse to serve real money with development settings."""
+    if config.get("TESTING") or config.get("ENV_NAME") == "development":
+        _check_api_key_encryption_key(config, required=False)
+        return
+    key = config.get("SECRET_KEY") or ""
+    if key in WEAK_SECRET_KEYS:
+        raise ConfigurationError(
+            "SECRET_KEY is missing or a known default. Set SECRET_KEY to a long random value "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or set DASHBOARD_ENV=development on a development machine."
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY is too short ({len(key)} characters); use at least "
+            f"{MIN_SECRET_KEY_LENGTH} random characters."
+        )
+    if config.get("DEBUG"):
+        raise ConfigurationError(
+            "Debug mode is on outside development: it exposes an interactive debugger. "
+            "Unset FLASK_DEBUG, or set DASHBOARD_ENV=development on a development machine."
+        )
+    _check_api_key_encryption_key(config, required=True)
+
+
+def _check_api_key_encryption_key(config, *, required: bool) -> None:
+    """A key that is set must be usable anywhere; production must set one (development and
+    tests derive one from SECRET_KEY when it is unset)."""
+    from .secret_storage import KeyConfigurationError, parse_keys
+
+    value = config.get("API_KEY_ENCRYPTION_KEY") or ""
+    if not value and not required:
+        return
+    try:
+        parse_keys(value)
+    except KeyConfigurationError as error:
+        raise ConfigurationError(
+            f"{error}. API key secrets are stored encrypted with it: set API_KEY_ENCRYPTION_KEY "
+            "to a Fernet key (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())') and keep it as safe as the database backups."
+        ) from None

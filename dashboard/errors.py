@@ -1,0 +1,90 @@
+"""Error answers: a translated page for people, a JSON body for the API, never a stack trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import g, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db, login
+
+log = logging.getLogger(__name__)
+
+
+def _messages() -> dict[int, str]:
+    # Our own words, translated, rather than Werkzeug's English descriptions.
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You are not allowed to do that."),
+        404: _("This page does not exist."),
+        405: _("This address does not accept that kind of request."),
+        413: _("The request is too large."),
+        414: _("The address is too long."),
+        429: _("Too many requests. Please wait and try again."),
+        431: _("The request headers are too large."),
+        500: _("Something went wrong on our side. Please try again later."),
+        503: _("The service is temporarily unavailable. Please try again in a moment."),
+    }
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(status: int, message: str | None = None, headers=None):
+    message = message or _messages().get(status) or _messages()[400 if status < 500 else 500]
+    if wants_json():
+        response = jsonify({"success": False, "error": message})
+    else:
+        response = make_response(render_template("errors/error.html", status=status, message=message))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def init_app(app) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, _("The form has expired or did not come from this site. Please reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        headers = {}
+        if error.code == 429:
+            # A limit with a message of its own (sign-in's) says it; a bare limit's description
+            # is its English rule ("10 per 1 minute"), so the generic message stands instead.
+            # Flask-Limiter adds Retry-After to every throttled response.
+            limit = getattr(error, "limit", None)
+            return render_error(429, error.description if limit is not None and limit.error_message else None)
+        if error.code == 405:
+            headers = {name: value for name, value in error.get_headers() if name.lower() == "allow"}
+        # Messages we raised ourselves are already translated; Werkzeug's defaults are not.
+        own = error.description if error.description and error.description != type(error).description else None
+        return render_error(error.code or 500, own, headers)
+
+    # Connection-level failures only: the database is down, unreachable or dropped us.
+    # A DataError or IntegrityError is a bug or bad input, not an outage.
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        g.database_down = True
+        # Flask-Login loads the account for every template; with no database, render the
+        # page for an anonymous visitor instead of failing again inside the error handler.
+        g._login_user = login.anonymous_user()
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass
+        return render_error(503, headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        log.exception("unhandled error")
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,215 @@
+"""The database schema: accounts, their sign-in sessions, currencies, balances and JPY rates."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .types import ExactDecimal, UtcDateTime
+
+ZERO = Decimal(0)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared case-insensitively, so they are stored in one case."""
+    return email.strip().lower()
+
+
+class Account(UserMixin, db.Model):
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    preferred_language: Mapped[str | None] = mapped_column(String(2))
+    never_prompt_language: Mapped[bool] = mapped_column(default=False, server_default=false())
+    show_net_assets_in_header: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    balances: Mapped[list[Balance]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+    # Set on the instance by sign-in so Flask-Login stores the session token, not the id:
+    # the cookie then names a server-side session that sign-out can delete.
+    session_token = None  # not a column: the token of the request's own sign-in session
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. Deleting the row signs that browser out, whatever its cookie says."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        # Only a hash is stored, so a copy of the database does not let anyone sign in.
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Currency(db.Model):
+    __tablename__ = "currencies"
+    __table_args__ = (
+        CheckConstraint("code = lower(code)", name="code_lower_case"),
+        CheckConstraint("decimals >= 0 AND decimals <= 18", name="decimals_range"),
+    )
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    decimals: Mapped[int]
+    display_order: Mapped[int]
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class Balance(db.Model):
+    __tablename__ = "balances"
+    __table_args__ = (
+        CheckConstraint("available >= 0", name="available_not_negative"),
+        CheckConstraint("in_use >= 0", name="in_use_not_negative"),
+    )
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    available: Mapped[Decimal] = mapped_column(ExactDecimal, default=ZERO)
+    in_use: Mapped[Decimal] = mapped_column(ExactDecimal, default=ZERO)
+
+    account: Mapped[Account] = relationship(back_populates="balances")
+    currency: Mapped[Currency] = relationship()
+
+
+class Rate(db.Model):
+    """The current JPY rate of a currency; a failed refresh leaves the last good one in place."""
+
+    __tablename__ = "rates"
+    __table_args__ = (CheckConstraint("jpy_rate > 0", name="rate_positive"),)
+
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    jpy_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(200))
+
+    currency: Mapped[Currency] = relationship()
+
+
+class JournalEntry(db.Model):
+    """One change to one balance, written in the same transaction as the change. Append-only:
+    a database trigger refuses UPDATE and DELETE (migration 0002)."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        # The chain: entries of one balance are numbered 1, 2, 3...; two writers can never
+        # both add number n, so the chain cannot fork.
+        UniqueConstraint("account_id", "currency_code", "sequence", name="journal_sequence_unique"),
+        CheckConstraint("sequence >= 1", name="journal_sequence_positive"),
+        CheckConstraint("available_before >= 0", name="journal_available_before_not_negative"),
+        CheckConstraint("in_use_before >= 0", name="journal_in_use_before_not_negative"),
+        CheckConstraint("available_after >= 0", name="journal_available_after_not_negative"),
+        CheckConstraint("in_use_after >= 0", name="journal_in_use_after_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No ON DELETE CASCADE: an account with history cannot be deleted out from under it.
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
+    sequence: Mapped[int]
+    available_before: Mapped[Decimal] = mapped_column(ExactDecimal)
+    in_use_before: Mapped[Decimal] = mapped_column(ExactDecimal)
+    available_after: Mapped[Decimal] = mapped_column(ExactDecimal)
+    in_use_after: Mapped[Decimal] = mapped_column(ExactDecimal)
+    reason: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    # When the change took effect (an import may state a past moment) and when it was written.
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # A change carrying a key already in the journal is not applied again.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    account: Mapped[Account] = relationship()
+
+
+__all__ = ["Account", "LoginSession", "Currency", "Balance", "Rate", "JournalEntry", "normalize_email", "utcnow"]
+
+
+# API keys for the exchange-compatible API (dashboard/exchange_api.py).
+
+
+class ApiKey(db.Model):
+    """A customer's key for the signed API. The secret is kept Fernet-encrypted, because checking
+    an HMAC signature needs the secret itself (a hash would not do); revoking keeps the row so
+    the key's events still name it."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint("last_nonce >= 0", name="last_nonce_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No ON DELETE CASCADE: like the balance journal, a key's history outlives nothing it names.
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    access_key: Mapped[str] = mapped_column(String(32), unique=True)
+    encrypted_secret: Mapped[str] = mapped_column(String(255))
+    # Space-separated permission names, e.g. "balance:read".
+    permissions: Mapped[str] = mapped_column(String(255))
+    # Space-separated IP networks; empty means any client address.
+    allowed_addresses: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The highest ACCESS-NONCE accepted so far; up to 19 digits, hence 64-bit.
+    last_nonce: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    account: Mapped[Account] = relationship()
+
+    @property
+    def permission_set(self) -> frozenset[str]:
+        return frozenset(self.permissions.split())
+
+    @property
+    def allowed_address_list(self) -> list[str]:
+        return self.allowed_addresses.split()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ApiKeyEvent(db.Model):
+    """Journal of key creation and revocation. Append-only: a database trigger refuses UPDATE
+    and DELETE (migration 0003)."""
+
+    __tablename__ = "api_key_events"
+    __table_args__ = (
+        CheckConstraint("event IN ('created', 'revoked')", name="api_key_event_known"),
+        CheckConstraint("source IN ('web', 'cli')", name="api_key_event_source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+__all__ += ["ApiKey", "ApiKeyEvent"]

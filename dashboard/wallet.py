@@ -1,0 +1,59 @@
+"""The wallet page and the "Show in header" switch's no-JavaScript form."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from . import language
+from .extensions import db
+from .forms import HeaderPreferenceForm
+from .holdings import load_valuation
+from .i18n import format_time, is_signed_in, select_locale
+from .presentation import present_balance
+
+bp = Blueprint("wallet", __name__)
+
+
+def current_balance() -> dict:
+    """The signed-in account's figures, computed once per request for the page and header."""
+    if "balance" not in g:
+        g.balance = present_balance(
+            load_valuation(current_user.id),
+            locale=select_locale(),
+            show_in_header=current_user.show_net_assets_in_header,
+            format_time=format_time,
+        )
+    return g.balance
+
+
+@bp.app_context_processor
+def wallet_context():
+    if not is_signed_in():
+        return {}
+    return {
+        "balance": current_balance,
+        "refresh_seconds": current_app.config["REFRESH_SECONDS"],
+    }
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("wallet/index.html")
+
+
+@bp.route("/preferences/header", methods=["POST"])
+@login_required
+def set_header_preference():
+    form = HeaderPreferenceForm()
+    if not form.validate_on_submit():
+        abort(400, description=_("The form could not be read. Please try again."))
+    # A checkbox sends nothing when off, so the form always sends a hidden "n" first and the
+    # checked box adds "y": ["n"] is off, ["n", "y"] is on, anything else (nothing included) is refused.
+    values = request.form.getlist("show_in_header")
+    if values not in (["n"], ["n", "y"]):
+        abort(400, description=_("Show in header must be on or off."))
+    current_user.show_net_assets_in_header = values == ["n", "y"]
+    db.session.commit()
+    return redirect(language.safe_return_path(request.form.get("next"), default=url_for("wallet.index")))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the app into .venv, builds the database, loads the demo data and serves it on
+# http://127.0.0.1:5000 (development settings: SQLite in instance/, a development secret key).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e .
+"$VENV/bin/pybabel" compile -d dashboard/translations >/dev/null
+export DASHBOARD_ENV="${DASHBOARD_ENV:-development}"
+"$VENV/bin/flask" --app dashboard db upgrade
+"$VENV/bin/flask" --app dashboard seed-demo
+echo "Serving on http://127.0.0.1:${PORT:-5000} — sign in as demo@example.com / demopass (Ctrl-C to stop)"
+exec "$VENV/bin/flask" --app dashboard run --host 127.0.0.1 --port "${PORT:-5000}"

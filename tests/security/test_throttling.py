@@ -1,0 +1,141 @@
+"""Sign-in throttling per client address and per account, on memory and on a shared Redis."""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import make_app, missing
+
+LIMIT = "3 per minute"
+
+
+@pytest.fixture
+def app_config():
+    return {"RATELIMIT_ENABLED": True, "LOGIN_LIMIT": LIMIT, "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_KEY_PREFIX": "t-" + uuid.uuid4().hex, "TRUSTED_PROXIES": 1}
+
+
+def attempt(client, email="demo@example.com", password="wrong-password", address="203.0.113.1", lang="en"):
+    return client.post("/login", data={"email": email, "password": password},
+                       headers={"X-Forwarded-For": address, "Accept-Language": lang})
+
+
+def test_per_address_limit_gives_a_translated_429_with_retry_after(client, demo):
+    for n in range(3):
+        assert attempt(client, email=f"user{n}@example.com").status_code == 401
+    throttled = attempt(client, email="other@example.com", lang="ja")
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert "ログインの試行回数が上限を超えました" in throttled.get_data(as_text=True)
+    # even the right password is refused while throttled: guessing gains nothing
+    assert attempt(client, password="demopass").status_code == 429
+    # another address is not affected
+    assert attempt(client, email="x@example.com", address="203.0.113.2").status_code == 401
+
+
+def test_per_account_limit_holds_across_addresses(client, demo):
+    for n in range(3):
+        assert attempt(client, address=f"198.51.100.{n}").status_code == 401
+    assert attempt(client, address="198.51.100.99").status_code == 429
+    assert attempt(client, email="DEMO@example.com", address="198.51.100.98").status_code == 429
+    assert attempt(client, email="someone-else@example.com", address="198.51.100.97").status_code == 401
+
+
+def test_pages_are_not_throttled(client, demo):
+    for _ in range(10):
+        assert client.get("/login").status_code == 200
+
+
+# --- two processes sharing one Redis -----------------------------------------------------
+
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        missing("TEST_REDIS_URL is not set: the shared-throttle test needs Redis")
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=2).close()
+    except OSError as error:
+        missing(f"Redis at TEST_REDIS_URL is unreachable: {error}")
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def two_servers(database_urls):
+    """Two app processes on one SQLite file; the shared state under test is Redis."""
+    url = redis_url()
+    env = dict(os.environ, DASHBOARD_ENV="development", DATABASE_URL=database_urls("sqlite"),
+               RATELIMIT_STORAGE_URI=url, RATELIMIT_KEY_PREFIX="t-" + uuid.uuid4().hex, LOGIN_LIMIT=LIMIT,
+               SECRET_KEY="shared-test-secret-" + "y" * 32)
+    app = make_app(database_urls("sqlite"))
+    from tests_support import reset_and_seed
+
+    reset_and_seed(app)
+    processes, ports = [], []
+    for _ in range(2):
+        port = free_port()
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "dashboard", "run", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        ports.append(port)
+    try:
+        for port in ports:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("test server did not start")
+                    time.sleep(0.1)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+class Browser:
+    """Cookies and the CSRF token of one visitor of one server (CSRF is on here)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def post_login(self, email: str, password: str) -> int:
+        html = self.opener.open(f"{self.base}/login", timeout=10).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
+        try:
+            return self.opener.open(f"{self.base}/login", data=body, timeout=10).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+def test_two_processes_share_the_limit_through_redis(two_servers):
+    first, second = (Browser(base) for base in two_servers)
+    statuses = [first.post_login("demo@example.com", "wrong-1"),
+                second.post_login("demo@example.com", "wrong-2"),
+                first.post_login("demo@example.com", "wrong-3")]
+    assert statuses == [401, 401, 401]
+    # the fourth attempt reaches the other process, which still knows about the first three
+    assert second.post_login("demo@example.com", "wrong-4") == 429
+    assert first.post_login("demo@example.com", "demopass") == 429

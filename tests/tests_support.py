@@ -1,0 +1,85 @@
+"""Helpers shared by tests that start the app in other processes."""
+from __future__ import annotations
+
+
+def reset_and_seed(app) -> None:
+    from conftest import empty_tables
+    from dashboard.demo import seed_demo
+
+    empty_tables(app)
+    with app.app_context():
+        seed_demo()
+
+
+class TcpProxy:
+    """A loopback TCP forwarder that can be stopped and started, to take a database away
+    from the app and give it back without touching the real server."""
+
+    def __init__(self, target_host: str, target_port: int):
+        import socket
+
+        self.target = (target_host, target_port)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._listener = None
+        self._connections: list = []
+
+    def start(self) -> None:
+        import socket
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._connections += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        """Refuse new connections and cut the open ones, like a database going away."""
+        import socket
+
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        for connection in self._connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            except OSError:
+                pass
+        self._connections.clear()
