@@ -1,0 +1,1 @@
+"""Benchmarks the dashboard against a bare Flask app on the same machine, in the same run."""

@@ -1,0 +1,47 @@
+"""Signs in to a served dashboard as a browser would (CSRF token from the form) and returns the cookie."""
+from __future__ import annotations
+
+import html
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+_CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # The 302 after a good sign-in is the answer we check; following it would hide it.
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def csrf_token(page: str) -> str:
+    match = _CSRF_FIELD.search(page)
+    if not match:
+        raise RuntimeError("the sign-in page has no csrf_token field")
+    return html.unescape(match.group(1) or match.group(2))
+
+
+def sign_in(base_url: str, email: str, password: str) -> str:
+    """The `session=...` cookie of a fresh sign-in; raises when the sign-in is refused."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    with opener.open(f"{base_url}/login", timeout=10) as response:
+        page = response.read().decode()
+    form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": csrf_token(page)}).encode()
+    try:
+        opener.open(urllib.request.Request(f"{base_url}/login", data=form, method="POST"), timeout=30)
+        raise RuntimeError(f"sign-in as {email} did not redirect: refused")
+    except urllib.error.HTTPError as error:
+        if error.code != 302:
+            raise RuntimeError(f"sign-in as {email} answered {error.code}") from None
+    # As a browser does, load the page once: it stores the forms' CSRF token in the session, so
+    # the cookie wrk replays is the settled one and no answer has to sign a new cookie.
+    with opener.open(f"{base_url}/", timeout=30) as response:
+        response.read()
+    cookies = {cookie.name: cookie.value for cookie in jar}
+    if "session" not in cookies:
+        raise RuntimeError("sign-in set no session cookie")
+    return f"session={cookies['session']}"
