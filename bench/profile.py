@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -71,16 +72,15 @@ def signed_in_client(app, email: str):
 
 
 def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
-    from flask import g, jsonify, render_template, url_for
+    from flask import current_app, g, jsonify, render_template, url_for
     from flask_babel import get_translations
     from flask_login import current_user
 
-    from dashboard.auth import load_account
+    from dashboard import holdings
     from dashboard.extensions import db
     from dashboard.formatting import amount, number, plain
-    from dashboard.holdings import load_valuation
-    from dashboard.i18n import format_time, select_locale
-    from dashboard.presentation import present_balance
+    from dashboard.i18n import display_zone, format_time, select_locale
+    from dashboard.signed_in import load_signed_in, read_connection
 
     from .bare_app import create_app as create_bare_app
 
@@ -96,27 +96,36 @@ def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
         app.preprocess_request()
         account = current_user._get_current_object()
         token, account_id = account.session_token, account.id
-        locale = select_locale()
-        valuation = load_valuation(account_id)
+        locale, zone, max_age = select_locale(), display_zone(), current_app.config["RATE_MAX_AGE"]
+        wallet_rows = holdings.wallet_rows(account_id)
+        valuation = holdings.value_rows(wallet_rows, now=datetime.now(timezone.utc), max_age=max_age)
+
+        def read_cycle():
+            read_connection().execute(text("SELECT 1"))
+            g.pop("read_connection").close()
 
         def session_cycle():
             db.session.execute(text("SELECT 1"))
             db.session.remove()
 
+        def fresh_document():
+            holdings._DOCUMENTS.clear()
+            return holdings.wallet_document(account_id, locale=locale, zone=zone, max_age=max_age)
+
         rows += [
-            ("  pool checkout (pre-ping) + BEGIN + SELECT 1 + ROLLBACK", *timed(session_cycle, repeat)),
-            ("  user_loader: login_sessions ⋈ accounts, ORM Account", *timed(lambda: load_account(token), repeat)),
-            ("  load_valuation: currencies ⟕ balances ⟕ rates + valuation", *timed(lambda: load_valuation(account_id), repeat)),
-            (
-                "  present_balance: 14 rows × 5 formatted + exact strings",
-                *timed(lambda: present_balance(valuation, locale=locale, show_in_header=True, format_time=format_time), repeat),
-            ),
-            ("    format_time(rates_as_of) (Babel, twice per call)", *timed(lambda: format_time(valuation.rates_as_of), repeat)),
+            ("  ORM session: checkout (pre-ping) + BEGIN + SELECT 1 + ROLLBACK", *timed(session_cycle, repeat)),
+            ("  read connection: checkout (pre-ping) + SELECT 1, autocommit", *timed(read_cycle, repeat)),
+            ("  user_loader: login_sessions ⋈ accounts (Core, snapshot)", *timed(lambda: load_signed_in(token), repeat)),
+            ("  wallet_rows: currencies ⟕ balances ⟕ rates", *timed(lambda: holdings.wallet_rows(account_id), repeat)),
+            ("  value_rows: Holding/Rate checks, exact products", *timed(lambda: holdings.value_rows(wallet_rows, now=datetime.now(timezone.utc), max_age=max_age), repeat)),
+            ("  wallet_document, computed afresh (query + value + format)", *timed(fresh_document, repeat)),
+            ("  wallet_document, memo hit (query + key)", *timed(lambda: holdings.wallet_document(account_id, locale=locale, zone=zone, max_age=max_age), repeat)),
+            ("    format_time(rates_as_of) (memoised)", *timed(lambda: format_time(valuation.rates_as_of), repeat)),
             ("    one number() (¥ figure)", *timed(lambda: number(Decimal("109313.5706"), locale=locale), repeat)),
             ("    one amount() (native, 8 places)", *timed(lambda: amount(Decimal("0.12345678"), 8, locale=locale), repeat)),
             ("    one plain() (exact string)", *timed(lambda: plain(Decimal("129629.6190")), repeat)),
         ]
-        g.balance = present_balance(valuation, locale=locale, show_in_header=True, format_time=format_time)
+        g.balance = {**holdings.wallet_document(account_id, locale=locale, zone=zone, max_age=max_age), "show_in_header": True}
         rows += [
             ("  jsonify(balance document)", *timed(lambda: jsonify(g.balance), repeat)),
             ("  render wallet/index.html (figures already computed)", *timed(lambda: render_template("wallet/index.html"), repeat)),

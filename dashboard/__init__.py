@@ -7,7 +7,7 @@ from flask import Flask
 
 from . import config as config_module
 from . import database  # noqa: F401  (registers the SQLite pragmas)
-from .extensions import csrf, db, limiter, login, migrate
+from .extensions import READS_BIND, csrf, db, limiter, login, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -44,8 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login.init_app(app)
 
-    from . import i18n, security
+    from . import i18n, security, signed_in
 
+    signed_in.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
 
@@ -82,3 +83,8 @@ def _configure_database(app: Flask) -> None:
     options.setdefault("pool_pre_ping", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options.setdefault("connect_args", {"connect_timeout": 5})
+    # A second pool on the same database for the signed-in request's reads (signed_in.py),
+    # in autocommit mode for good: no BEGIN/ROLLBACK round trips, and no switching a pooled
+    # connection's mode on every checkout (which cost as much as the query it saved).
+    binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
+    binds.setdefault(READS_BIND, {"url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"})

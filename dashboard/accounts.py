@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .extensions import db
 from .models import Account, normalize_email
@@ -47,3 +47,15 @@ def create_account(email: str, password: str) -> Account:
     db.session.add(account)
     db.session.flush()
     return account
+
+
+def save_settings(account_id: int, **settings) -> None:
+    """Store the signed-in account's own choices (language, prompt, header switch) and commit.
+
+    The request's account is a read-only snapshot (see signed_in.py), so changes are written
+    here by id rather than on it."""
+    allowed = {"preferred_language", "never_prompt_language", "show_net_assets_in_header"}
+    if not settings or set(settings) - allowed:
+        raise ValueError(f"not an account setting: {sorted(set(settings) - allowed)}")
+    db.session.execute(update(Account).where(Account.id == account_id).values(**settings))
+    db.session.commit()

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .errors import render_error
-from .extensions import db
+from .accounts import save_settings
 from .wallet import current_balance
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -41,6 +41,5 @@ def preferences():
     value = payload["show_in_header"]
     if not isinstance(value, bool):
         return render_error(400, _("show_in_header must be true or false."))
-    current_user.show_net_assets_in_header = value
-    db.session.commit()
+    save_settings(current_user.id, show_net_assets_in_header=value)
     return jsonify({"show_in_header": value})

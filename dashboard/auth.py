@@ -6,13 +6,14 @@ import secrets
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import language
 from .extensions import db, limiter, login
 from .forms import EmptyForm, LoginForm
 from .models import Account, LoginSession, normalize_email
+from .signed_in import SignedInAccount, load_signed_in
 
 bp = Blueprint("auth", __name__)
 
@@ -21,17 +22,9 @@ bp = Blueprint("auth", __name__)
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-SESSION_ACCOUNT_QUERY = select(Account).join(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
-
-
 @login.user_loader
-def load_account(token: str) -> Account | None:
-    if not token or len(token) > 128:
-        return None
-    row = db.session.execute(SESSION_ACCOUNT_QUERY, {"token_hash": LoginSession.hash_token(token)}).scalar_one_or_none()
-    if row is not None:
-        row.session_token = token
-    return row
+def load_account(token: str) -> SignedInAccount | None:
+    return load_signed_in(token)
 
 
 @login.unauthorized_handler

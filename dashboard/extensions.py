@@ -14,6 +14,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The engine of signed_in.read_connection(); no model is bound to it.
+READS_BIND = "reads"
 migrate = Migrate()
 babel = Babel()
 login = LoginManager()

@@ -1,8 +1,6 @@
 """Flask glue for languages: which locale a request is in, and what the language prompt shows."""
 from __future__ import annotations
 
-import functools
-
 from flask import g, request, session
 from flask_login import current_user
 
@@ -100,15 +98,10 @@ def init_app(app) -> None:
 
 def format_time(moment) -> str:
     """A moment in the configured display zone, in the page's language, with the zone named."""
+    return language.format_moment(moment, select_locale(), display_zone())
+
+
+def display_zone() -> str:
     from flask_babel import get_timezone
 
-    return _format_time(moment, select_locale(), str(get_timezone()))
-
-
-@functools.lru_cache(maxsize=256)
-def _format_time(moment, locale: str, zone: str) -> str:
-    # Rates change a few times a minute while pages are rendered many times a second.
-    from babel.dates import format_datetime, get_timezone
-
-    tz = get_timezone(zone)
-    return f"{format_datetime(moment, 'medium', tzinfo=tz, locale=locale)} ({format_datetime(moment, 'zzzz', tzinfo=tz, locale=locale)})"
+    return str(get_timezone())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from urllib.parse import unquote, urlsplit
@@ -178,3 +179,13 @@ def safe_return_path(value: object, default: str = "/") -> str:
             return value
         candidate = decoded
     return default
+
+
+@functools.lru_cache(maxsize=256)
+def format_moment(moment, locale: str, zone: str) -> str:
+    """moment in zone, in locale's words, with the zone named: '2018/01/26 23:59:59 (日本標準時)'."""
+    # Memoised: rates change a few times a minute while pages are rendered many times a second.
+    from babel.dates import format_datetime, get_timezone
+
+    tz = get_timezone(zone)
+    return f"{format_datetime(moment, 'medium', tzinfo=tz, locale=locale)} ({format_datetime(moment, 'zzzz', tzinfo=tz, locale=locale)})"

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from . import language
-from .extensions import db
+from .accounts import save_settings
 from .i18n import COOKIE_MAX_AGE, LANGUAGE_COOKIE, PROMPT_COOKIE, PROMPT_SESSION_KEY, is_signed_in
 
 bp = Blueprint("language", __name__, url_prefix="/language")
@@ -39,8 +39,7 @@ def save_choice(response, lang: str) -> None:
     """The choice is kept in a cookie for this browser and on the account when signed in."""
     _set_cookie(response, LANGUAGE_COOKIE, lang)
     if is_signed_in():
-        current_user.preferred_language = lang
-        db.session.commit()
+        save_settings(current_user.id, preferred_language=lang)
 
 
 @bp.post("/")
@@ -64,6 +63,5 @@ def prompt():
     else:
         _set_cookie(response, PROMPT_COOKIE, "never")
         if is_signed_in():
-            current_user.never_prompt_language = True
-            db.session.commit()
+            save_settings(current_user.id, never_prompt_language=True)
     return response

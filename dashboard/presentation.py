@@ -26,8 +26,9 @@ def present_net_assets(valuation: Valuation, locale: str) -> str:
     return cut_decimal_zero(number(valuation.net_assets_jpy, 1, locale=locale))
 
 
-def present_balance(valuation: Valuation, *, locale: str, show_in_header: bool, format_time) -> dict:
-    """The /api/balance document; format_time renders a datetime in the page's zone and language."""
+def present_balance(valuation: Valuation, *, locale: str, format_time) -> dict:
+    """The /api/balance document but for the account's header preference; format_time renders a
+    datetime in the page's zone and language."""
     rows = []
     for row in valuation.holdings:
         rows.append(
@@ -58,7 +59,6 @@ def present_balance(valuation: Valuation, *, locale: str, show_in_header: bool, 
         "stale": valuation.stale,
         "rates_as_of": _iso(valuation.rates_as_of),
         "rates_as_of_formatted": format_time(valuation.rates_as_of) if valuation.rates_as_of else None,
-        "show_in_header": show_in_header,
         "locale": locale,
         "balances": rows,
     }

@@ -6,11 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from . import language
-from .extensions import db
+from .accounts import save_settings
 from .forms import HeaderPreferenceForm
-from .holdings import load_valuation
-from .i18n import format_time, is_signed_in, select_locale
-from .presentation import present_balance
+from .holdings import wallet_document
+from .i18n import display_zone, is_signed_in, select_locale
 
 bp = Blueprint("wallet", __name__)
 
@@ -18,12 +17,13 @@ bp = Blueprint("wallet", __name__)
 def current_balance() -> dict:
     """The signed-in account's figures, computed once per request for the page and header."""
     if "balance" not in g:
-        g.balance = present_balance(
-            load_valuation(current_user.id),
+        document = wallet_document(
+            current_user.id,
             locale=select_locale(),
-            show_in_header=current_user.show_net_assets_in_header,
-            format_time=format_time,
+            zone=display_zone(),
+            max_age=current_app.config["RATE_MAX_AGE"],
         )
+        g.balance = {**document, "show_in_header": current_user.show_net_assets_in_header}
     return g.balance
 
 
@@ -54,6 +54,5 @@ def set_header_preference():
     values = request.form.getlist("show_in_header")
     if values not in (["n"], ["n", "y"]):
         abort(400, description=_("Show in header must be on or off."))
-    current_user.show_net_assets_in_header = values == ["n", "y"]
-    db.session.commit()
+    save_settings(current_user.id, show_net_assets_in_header=values == ["n", "y"])
     return redirect(language.safe_return_path(request.form.get("next"), default=url_for("wallet.index")))

@@ -73,13 +73,19 @@ def database_urls(tmp_path_factory):
         cleanup()
 
 
+def dispose_engines() -> None:
+    """Close every pooled connection of the current app: its main engine and its reads engine."""
+    for engine in db.engines.values():
+        engine.dispose()
+
+
 def migrate_to_head(url: str) -> None:
     from flask_migrate import upgrade
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -132,7 +138,7 @@ def empty_tables(app) -> None:
             currencies = db.metadata.tables["currencies"]
             connection.execute(currencies.delete().where(currencies.c.code.not_in(seeded)))
             connection.execute(currencies.update().values(enabled=True))
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture
@@ -148,7 +154,7 @@ def app(backend, database_urls, app_config):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
 
 
 @pytest.fixture

@@ -128,18 +128,21 @@ def test_bad_preferences_are_refused_and_change_nothing(app, signed_in, body, co
 
 @contextmanager
 def count_queries(app):
+    """Every statement sent on any of the app's engines (the ORM's and the reads engine)."""
     statements = []
     with app.app_context():
-        engine = db.engine
+        engines = list(db.engines.values())
 
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("path", ["/", "/api/balance"])
