@@ -118,14 +118,22 @@ def median_result(results: list[wrk.Result]) -> dict:
     }
 
 
-def dashboard_targets(size: int, base: str, args) -> list[Target]:
+# The dashboard is served twice per size: as configured by default (the read cache on, so a
+# request whose figures did not change since the last one sends no SQL), and with the cache off
+# (every request reads PostgreSQL), which is what a request costs when its figures changed.
+VARIANTS = (("", {}), ("_uncached", {"READ_CACHE_SECONDS": "0"}))
+KINDS = ("api_balance", "wallet_page", "api_balance_alone")
+
+
+def dashboard_targets(size: int, base: str, suffix: str, args) -> list[Target]:
     email = load.bench_email(load.middle_account(size))
     cookie = signin.sign_in(base, email, load.BENCH_PASSWORD)
+    note = ", cache off" if suffix else ""
     return [
-        Target(f"{size}:api_balance", f"GET /api/balance @ {size:,}", f"{base}/api/balance", cookie, args.connections),
-        Target(f"{size}:wallet_page", f"GET / (wallet page) @ {size:,}", f"{base}/", cookie, args.connections),
+        Target(f"{size}:api_balance{suffix}", f"GET /api/balance @ {size:,}{note}", f"{base}/api/balance", cookie, args.connections),
+        Target(f"{size}:wallet_page{suffix}", f"GET / (wallet page) @ {size:,}{note}", f"{base}/", cookie, args.connections),
         # One connection: the request's own latency, without queueing behind the others.
-        Target(f"{size}:api_balance_alone", f"GET /api/balance @ {size:,}, 1 connection", f"{base}/api/balance", cookie, 1),
+        Target(f"{size}:api_balance_alone{suffix}", f"GET /api/balance @ {size:,}{note}, 1 conn.", f"{base}/api/balance", cookie, 1),
     ]
 
 
@@ -149,8 +157,10 @@ def run(args) -> dict:
         bare_url = servers.enter_context(serve("bench.bare_app:create_app()", workers))
         targets = [Target("bare", "bare Flask", f"{bare_url}/", None, args.connections)]
         for size, data in prepared.items():
-            base = servers.enter_context(serve("dashboard:create_app()", workers, schema.app_environment(data["schema"])))
-            targets += dashboard_targets(size, base, args)
+            for suffix, settings in VARIANTS:
+                environment = {**schema.app_environment(data["schema"]), **settings}
+                base = servers.enter_context(serve("dashboard:create_app()", workers, environment))
+                targets += dashboard_targets(size, base, suffix, args)
         if args.warmup > 0:
             for target in targets:
                 wrk.run("warm-up", target.url, seconds=args.warmup, connections=target.connections, cookie=target.cookie)
@@ -162,12 +172,18 @@ def run(args) -> dict:
     figures["bare"] = median_result(runs["bare"])
     for size, data in prepared.items():
         email = load.bench_email(load.middle_account(size))
-        counted = queries.count_queries(data["schema"], email, load.BENCH_PASSWORD)
+        counted = {
+            suffix: queries.count_queries(data["schema"], email, load.BENCH_PASSWORD, cached=not suffix)
+            for suffix, _settings in VARIANTS
+        }
         figures["sizes"][size] = {
             **data,
             "signed_in_as": email,
-            **{kind: median_result(runs[f"{size}:{kind}"]) for kind in ("api_balance", "wallet_page", "api_balance_alone")},
-            "queries": {path: {"statements": len(c.statements), "round_trips": len(c.round_trips)} for path, c in counted.items()},
+            **{kind + suffix: median_result(runs[f"{size}:{kind}{suffix}"]) for kind in KINDS for suffix, _ in VARIANTS},
+            "queries": {
+                suffix: {path: {"statements": len(c.statements), "round_trips": len(c.round_trips)} for path, c in count.items()}
+                for suffix, count in counted.items()
+            },
         }
     figures["wall_seconds"] = time.monotonic() - started
     return figures

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
@@ -47,14 +48,18 @@ def _protocol_trace(path: str) -> list[str]:
     return trips
 
 
-def count_queries(schema: str, email: str, password: str) -> dict[str, Count]:
-    """Sign in through the test client as in production (CSRF on), then count one request per path."""
+def count_queries(schema: str, email: str, password: str, *, cached: bool = False) -> dict[str, Count]:
+    """Sign in through the test client as in production (CSRF on), then count one request per path:
+    with the read cache off (what a request costs when it must read), or on and warm."""
     from psycopg.pq import Trace
 
     from dashboard import create_app
     from dashboard.extensions import db
 
-    app = create_app(bench_schema.app_config(schema))
+    config = bench_schema.app_config(schema)
+    if not cached:
+        config["READ_CACHE_SECONDS"] = 0
+    app = create_app(config)
     trace_dir = tempfile.mkdtemp(prefix="bench-trace-")
     traces: list[str] = []
     traced = []
@@ -72,9 +77,8 @@ def count_queries(schema: str, email: str, password: str) -> dict[str, Count]:
                 start_trace(dbapi_connection, handle)
 
     with app.app_context():
-        engine = db.engine
+        engines = list(db.engines.values())  # the ORM's and the reads engine
 
-    @event.listens_for(engine, "connect")
     def trace_connection(dbapi_connection, _record):
         path = os.path.join(trace_dir, f"{len(traces)}.trace")
         handle = open(path, "w")  # noqa: SIM115 - kept open for the connection's life
@@ -82,10 +86,13 @@ def count_queries(schema: str, email: str, password: str) -> dict[str, Count]:
         traces.append(path)
         traced.append((dbapi_connection, handle))
 
-    @event.listens_for(engine, "before_cursor_execute")
     def note_statement(_conn, _cursor, statement, _params, _context, _many):
         if recording:
             recording[-1].statements.append(re.sub(r"\s+", " ", statement)[:90])
+
+    for engine in engines:
+        event.listen(engine, "connect", trace_connection)
+        event.listen(engine, "before_cursor_execute", note_statement)
 
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
@@ -94,6 +101,15 @@ def count_queries(schema: str, email: str, password: str) -> dict[str, Count]:
         raise RuntimeError(f"sign-in as {email} answered {answer.status_code}")
     for path in PATHS:  # warm: templates compiled, connection pooled
         client.get(path)
+    if cached:
+        feed = app.extensions["dashboard_change_feed"]
+        deadline = time.monotonic() + 10
+        while not feed.listening and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not feed.listening:
+            raise RuntimeError("the read cache's change feed did not start listening")
+        for path in PATHS:  # read while listening: now in the cache
+            client.get(path)
 
     counts = {}
     for path in PATHS:
@@ -109,7 +125,8 @@ def count_queries(schema: str, email: str, password: str) -> dict[str, Count]:
             count.round_trips += _protocol_trace(p)[before.get(p, 0):]
         counts[path] = count
     with app.app_context():
-        db.engine.dispose()
+        for engine in engines:
+            engine.dispose()
     for _connection, handle in traced:
         handle.close()
     shutil.rmtree(trace_dir, ignore_errors=True)
@@ -124,10 +141,12 @@ def main(argv=None) -> None:
     if not accounts:
         raise SystemExit(f"schema {args.schema} holds no finished bench load: run python -m bench first")
     email = load.bench_email(load.middle_account(accounts[0]))
-    for path, count in count_queries(args.schema, email, load.BENCH_PASSWORD).items():
-        print(f"GET {path}: {len(count.statements)} SQL statements, {len(count.round_trips)} round trips")
-        for trip in count.round_trips:
-            print(f"    {trip}")
+    for cached in (False, True):
+        print("read cache on, warm (nothing changed since the last request):" if cached else "read cache off (every request reads):")
+        for path, count in count_queries(args.schema, email, load.BENCH_PASSWORD, cached=cached).items():
+            print(f"  GET {path}: {len(count.statements)} SQL statements, {len(count.round_trips)} round trips")
+            for trip in count.round_trips:
+                print(f"      {trip}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import platform
 # The targets: shares of the bare app's requests/s, and p99 growth from smallest to largest size.
 API_SHARE, PAGE_SHARE, P99_GROWTH = 0.50, 0.35, 1.5
 LOAD_SECONDS = 300
+# As bench/__main__.py serves the dashboard: (figure-name suffix, label note)
+VARIANTS = (("", ""), ("_uncached", ", cache off"))
 
 
 def machine() -> str:
@@ -42,33 +44,41 @@ def render(figures: dict) -> str:
         _row("bare Flask (short JSON)", bare, bare["rps"]),
     ]
     sizes = figures["sizes"]
-    for size, data in sizes.items():
-        lines.append(_row(f"GET /api/balance @ {int(size):,}", data["api_balance"], bare["rps"]))
-        lines.append(_row(f"GET / (wallet page) @ {int(size):,}", data["wallet_page"], bare["rps"]))
-        lines.append(_row(f"GET /api/balance @ {int(size):,}, 1 connection", data["api_balance_alone"], None))
+    for suffix, note in VARIANTS:
+        for size, data in sizes.items():
+            lines.append(_row(f"GET /api/balance @ {int(size):,}{note}", data["api_balance" + suffix], bare["rps"]))
+            lines.append(_row(f"GET / (wallet page) @ {int(size):,}{note}", data["wallet_page" + suffix], bare["rps"]))
+            lines.append(_row(f"GET /api/balance @ {int(size):,}{note}, 1 conn.", data["api_balance_alone" + suffix], None))
     lines.append("")
     for size, data in sizes.items():
-        q = data["queries"]
         load = "kept from an earlier run" if data["cached"] else "loaded in this run"
         seconds = f"{data['load_seconds']:.1f} s" if data.get("load_seconds") else "time unknown"
         lines.append(f"{int(size):,} accounts in {data['schema']}: {load} ({seconds}); signed in as {data['signed_in_as']}")
-        lines.append(
-            f"  SQL per request: GET / {q['/']['statements']} statements in {q['/']['round_trips']} round trips; "
-            f"GET /api/balance {q['/api/balance']['statements']} in {q['/api/balance']['round_trips']}"
-        )
+        for suffix, note in VARIANTS:
+            q = data["queries"][suffix]
+            lines.append(
+                f"  SQL per request{note or ', cache on and warm'}: GET / {q['/']['statements']} statements in "
+                f"{q['/']['round_trips']} round trips; GET /api/balance {q['/api/balance']['statements']} in {q['/api/balance']['round_trips']}"
+            )
     lines.append("")
     first, last = sizes[min(sizes, key=int)], sizes[max(sizes, key=int)]
-    api_share = min(d["api_balance"]["rps"] for d in sizes.values()) / bare["rps"]
-    page_share = min(d["wallet_page"]["rps"] for d in sizes.values()) / bare["rps"]
-    lines.append(f"target /api/balance >= {API_SHARE:.0%} of bare req/s: {api_share:.0%} at worst — {_verdict(api_share >= API_SHARE)}")
-    lines.append(f"target wallet page  >= {PAGE_SHARE:.0%} of bare req/s: {page_share:.0%} at worst — {_verdict(page_share >= PAGE_SHARE)}")
+    for suffix, note in VARIANTS:
+        # The targets are judged on the app as configured by default; the cache-off shares are
+        # printed beside them, so what a request costs when it must read is never hidden.
+        judged = "" if not suffix else " (information: the cache off)"
+        api_share = min(d["api_balance" + suffix]["rps"] for d in sizes.values()) / bare["rps"]
+        page_share = min(d["wallet_page" + suffix]["rps"] for d in sizes.values()) / bare["rps"]
+        lines.append(f"target /api/balance >= {API_SHARE:.0%} of bare req/s{judged}: {api_share:.0%} at worst — {_verdict(api_share >= API_SHARE)}")
+        lines.append(f"target wallet page  >= {PAGE_SHARE:.0%} of bare req/s{judged}: {page_share:.0%} at worst — {_verdict(page_share >= PAGE_SHARE)}")
     if len(sizes) > 1:
-        for key, how in (("api_balance_alone", "1 connection"), ("api_balance", f"{figures['connections']} connections")):
-            growth = last[key]["p99_ms"] / first[key]["p99_ms"]
-            lines.append(
-                f"target /api/balance p99 at {last['accounts']:,} within {P99_GROWTH}× of {first['accounts']:,} ({how}): "
-                f"{last[key]['p99_ms']:.2f} / {first[key]['p99_ms']:.2f} ms = {growth:.2f}× — {_verdict(growth <= P99_GROWTH)}"
-            )
+        for suffix, note in VARIANTS:
+            for key, how in (("api_balance_alone", "1 connection"), ("api_balance", f"{figures['connections']} connections")):
+                key += suffix
+                growth = last[key]["p99_ms"] / first[key]["p99_ms"]
+                lines.append(
+                    f"target /api/balance p99 at {last['accounts']:,} within {P99_GROWTH}× of {first['accounts']:,} ({how}{note}): "
+                    f"{last[key]['p99_ms']:.2f} / {first[key]['p99_ms']:.2f} ms = {growth:.2f}× — {_verdict(growth <= P99_GROWTH)}"
+                )
     if last.get("load_seconds"):
         lines.append(
             f"target load of {last['accounts']:,} accounts under {LOAD_SECONDS} s: {last['load_seconds']:.1f} s — "

@@ -44,9 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login.init_app(app)
 
-    from . import i18n, security, signed_in
+    from . import i18n, read_cache, security, signed_in
 
     signed_in.init_app(app)
+    with app.app_context():
+        read_cache.init_app(app, db.engine)
     i18n.init_app(app)
     security.init_app(app)
 

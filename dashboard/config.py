@@ -58,6 +58,11 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE", "Asia/Tokyo"),
         "RATE_MAX_AGE": timedelta(minutes=_int("RATE_MAX_AGE_MINUTES", 15)),
         "REFRESH_SECONDS": _int("REFRESH_SECONDS", 30),
+        # PostgreSQL only: sign-in sessions and wallets kept in each process while the database
+        # says they are unchanged (read_cache.py); 0 turns it off. Sizes are entries per process.
+        "READ_CACHE_SECONDS": _int("READ_CACHE_SECONDS", 60),
+        "READ_CACHE_SESSIONS": _int("READ_CACHE_SESSIONS", 100_000),
+        "READ_CACHE_WALLETS": _int("READ_CACHE_WALLETS", 20_000),
         "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
         "PREFERRED_URL_SCHEME": "https" if https else "http",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
 from sqlalchemy import and_, bindparam, select
 
+from . import read_cache
 from .language import format_moment
 from .models import Balance, Currency, Rate
 from .presentation import present_balance
@@ -37,7 +40,12 @@ WalletRow = tuple[str, int, Decimal, Decimal, "Decimal | None", "datetime | None
 
 def wallet_rows(account_id: int) -> tuple[WalletRow, ...]:
     """Every enabled currency in display order, zero where the account has no balance row: one
-    query whatever the number of currencies. Immutable and hashable, so it can key a memo."""
+    query whatever the number of currencies, or none while the read cache holds the answer.
+    Immutable and hashable, so it can key a memo."""
+    return read_cache.current().wallet(account_id, lambda: _read_wallet_rows(account_id))
+
+
+def _read_wallet_rows(account_id: int) -> tuple[WalletRow, ...]:
     return tuple(
         (code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use, jpy_rate, as_of)
         for code, decimals, available, in_use, jpy_rate, as_of in read_connection().execute(WALLET_QUERY, {"account_id": account_id})
@@ -72,18 +80,36 @@ def _stale_flags(rows: tuple[WalletRow, ...], cutoff: datetime) -> tuple[bool, .
 _DOCUMENTS = LRUCache(maxsize=2048)
 
 
+@dataclass(eq=False)
+class WalletFigures:
+    """One memoised wallet document, and its JSON once asked for (with either header preference)."""
+
+    document: dict
+    _json: dict[bool, str] = field(default_factory=dict)
+
+    def json(self, show_in_header: bool, dumps: Callable[[dict], str]) -> str:
+        body = self._json.get(show_in_header)
+        if body is None:  # two threads may both compute it; they get the same text
+            body = self._json[show_in_header] = dumps({**self.document, "show_in_header": show_in_header})
+        return body
+
+
 @cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())
-def _document(rows, locale, zone, stale, now, max_age) -> dict:
-    return present_balance(
+def _figures(rows, locale, zone, stale, now, max_age) -> WalletFigures:
+    return WalletFigures(present_balance(
         value_rows(rows, now=now, max_age=max_age),
         locale=locale,
         format_time=functools.partial(format_moment, locale=locale, zone=zone),
-    )
+    ))
 
 
-def wallet_document(account_id: int, *, locale: str, zone: str, max_age: timedelta, now: datetime | None = None) -> dict:
-    """The /api/balance document of an account (without its header preference), read afresh
-    from the database on every call. Shared between requests: never modify what it returns."""
+def wallet_figures(account_id: int, *, locale: str, zone: str, max_age: timedelta, now: datetime | None = None) -> WalletFigures:
+    """The /api/balance document of an account (without its header preference), as the
+    database has it now. Shared between requests: never modify what it holds."""
     now = now or datetime.now(timezone.utc)
     rows = wallet_rows(account_id)
-    return _document(rows, locale, zone, _stale_flags(rows, now - max_age), now, max_age)
+    return _figures(rows, locale, zone, _stale_flags(rows, now - max_age), now, max_age)
+
+
+def wallet_document(account_id: int, **kwargs) -> dict:
+    return wallet_figures(account_id, **kwargs).document

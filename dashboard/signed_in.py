@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from . import read_cache
 from .extensions import READS_BIND, db
 from .models import Account, LoginSession
 
@@ -57,7 +58,10 @@ def read_connection() -> Connection:
 def load_signed_in(token: str) -> SignedInAccount | None:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = read_connection().execute(SIGNED_IN_QUERY, {"token_hash": LoginSession.hash_token(token)}).first()
+    token_hash = LoginSession.hash_token(token)
+    row = read_cache.current().signed_in(
+        token_hash, lambda: read_connection().execute(SIGNED_IN_QUERY, {"token_hash": token_hash}).first()
+    )
     return None if row is None else SignedInAccount(*row, session_token=token)
 
 

@@ -8,23 +8,38 @@ from flask_login import current_user, login_required
 from . import language
 from .accounts import save_settings
 from .forms import HeaderPreferenceForm
-from .holdings import wallet_document
+from .holdings import WalletFigures, wallet_figures
 from .i18n import display_zone, is_signed_in, select_locale
 
 bp = Blueprint("wallet", __name__)
 
 
-def current_balance() -> dict:
-    """The signed-in account's figures, computed once per request for the page and header."""
-    if "balance" not in g:
-        document = wallet_document(
+def current_figures() -> WalletFigures:
+    """The signed-in account's figures, found once per request for the page and header."""
+    if "wallet_figures" not in g:
+        g.wallet_figures = wallet_figures(
             current_user.id,
             locale=select_locale(),
             zone=display_zone(),
             max_age=current_app.config["RATE_MAX_AGE"],
         )
-        g.balance = {**document, "show_in_header": current_user.show_net_assets_in_header}
+    return g.wallet_figures
+
+
+def current_balance() -> dict:
+    """The /api/balance document, as the templates read it."""
+    if "balance" not in g:
+        g.balance = {**current_figures().document, "show_in_header": current_user.show_net_assets_in_header}
     return g.balance
+
+
+def current_balance_json() -> str:
+    return current_figures().json(current_user.show_net_assets_in_header, _compact_json)
+
+
+def _compact_json(document: dict) -> str:
+    # What jsonify sends outside debug mode.
+    return current_app.json.dumps(document, separators=(",", ":"))
 
 
 @bp.app_context_processor

@@ -1,6 +1,10 @@
 """Helpers shared by tests that start the app in other processes."""
 from __future__ import annotations
 
+import contextlib
+
+from sqlalchemy import event
+
 
 def reset_and_seed(app) -> None:
     from conftest import empty_tables
@@ -83,3 +87,33 @@ class TcpProxy:
             except OSError:
                 pass
         self._connections.clear()
+
+
+@contextlib.contextmanager
+def count_queries(app):
+    """Every statement sent on any of the app's engines (the ORM's and the reads engine)."""
+    from dashboard.extensions import db
+
+    statements = []
+    with app.app_context():
+        engines = list(db.engines.values())
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def drop_read_cache(app) -> None:
+    """As if this process had just heard that everything changed: the next read goes to the database."""
+    from dashboard.change_feed import EVERYTHING
+
+    cache = app.extensions["dashboard_read_cache"]
+    if hasattr(cache, "changed"):
+        cache.changed(EVERYTHING, EVERYTHING)

@@ -1,0 +1,159 @@
+"""Hears, in this process, of every committed change to the rows the signed-in pages cache.
+
+PostgreSQL's triggers (migration 0004) send NOTIFY on every change to accounts, sign-in
+sessions, balances, rates and currencies; a thread per process LISTENs on its own connection
+and passes each change to the caches that subscribed (read_cache.py). The caches ask the feed
+two things: is it listening (if not, nothing may be cached, since a change could go unheard),
+and has anything been heard since a given moment (so a read that raced a change is not stored).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dashboard_changes"
+EVERYTHING = None  # what subscribers are told when changes may have gone unheard
+
+# A silent network failure does not close a socket; a round trip this often does notice it.
+HEARTBEAT_SECONDS = 5.0
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class ChangeFeed:
+    """One LISTEN connection per process and database, shared by every app in the process."""
+
+    def __init__(self, conninfo: str, connect_timeout: int = 5):
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
+        self._lock = threading.Lock()
+        self._subscribers: list[weakref.WeakMethod | Callable] = []
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._stopping = threading.Event()
+        self.generation = 0     # bumped for every change heard, and whenever changes may have been missed
+        self.listening = False  # True only while LISTEN is known to be in place
+        self.schema: str | None = None
+        self.backend_pid: int | None = None  # the LISTEN connection's server process, for operators and tests
+
+    # -- what the caches use ---------------------------------------------------------------
+
+    def subscribe(self, method) -> None:
+        """method(table, account_id) is called for each change; weakly held, so an app (and its
+        caches) can be collected. table and account_id are EVERYTHING when anything may have changed."""
+        with self._lock:
+            self._subscribers.append(weakref.WeakMethod(method))
+
+    def stamp(self) -> int | None:
+        """Taken before a read: None when the feed is not listening (do not cache the result)."""
+        self._ensure_running()
+        return self.generation if self.listening else None
+
+    def unchanged_since(self, stamp: int | None) -> bool:
+        """Whether a read that began at stamp may be cached: listening all along, nothing heard."""
+        return stamp is not None and self.listening and self.generation == stamp
+
+    def changed_here(self) -> None:
+        """This process is about to commit a change to a watched table: drop what may be stale
+        at once, for read-your-writes; the notification that follows the commit does it again."""
+        self._publish(EVERYTHING, EVERYTHING)
+
+    # -- the listening thread ----------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        # Started on first use in each process: gunicorn forks workers after the app is built,
+        # and a thread does not survive a fork.
+        if self._pid == os.getpid() and self._thread is not None:
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None:
+                return
+            self.listening = False
+            self._pid = os.getpid()
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="dashboard-change-feed", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.listening = False
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=HEARTBEAT_SECONDS + 1)
+        self._thread = None
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._connect_timeout,
+                                     application_name="dashboard-change-feed") as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    self.schema = connection.execute("SELECT current_schema()").fetchone()[0]
+                    self.backend_pid = connection.info.backend_pid
+                    # Anything may have changed while nobody listened: drop it all, then trust the feed.
+                    self._publish(EVERYTHING, EVERYTHING)
+                    self.listening = True
+                    failures = 0
+                    while not self._stopping.is_set():
+                        for notification in connection.notifies(timeout=HEARTBEAT_SECONDS):
+                            self._heard(notification.payload)
+                        connection.execute("SELECT 1")
+            except Exception as error:  # noqa: BLE001 - any failure means: stop trusting the cache
+                if not self._stopping.is_set():
+                    log.warning("change feed lost (%s: %s); caching is off until it is back",
+                                error.__class__.__name__, error)
+            finally:
+                self.listening = False
+                self._publish(EVERYTHING, EVERYTHING)
+            if self._stopping.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]):
+                break
+            failures += 1
+
+    def _heard(self, payload: str) -> None:
+        schema, _, rest = payload.partition(":")
+        if schema != self.schema:
+            return  # another schema of the same database (tests and benches use several)
+        table, _, account = rest.partition(":")
+        self._publish(table, EVERYTHING if account == "*" else _account_id(account))
+
+    def _publish(self, table, account_id) -> None:
+        with self._lock:
+            self.generation += 1
+            subscribers = list(self._subscribers)
+        dead = []
+        for reference in subscribers:
+            method = reference()
+            if method is None:
+                dead.append(reference)
+                continue
+            method(table, account_id)
+        if dead:
+            with self._lock:
+                self._subscribers = [reference for reference in self._subscribers if reference not in dead]
+
+
+def _account_id(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return EVERYTHING  # not expected from our triggers; the safe answer is "anything"
+
+
+_FEEDS: dict[str, ChangeFeed] = {}
+_FEEDS_LOCK = threading.Lock()
+
+
+def feed_for(conninfo: str, connect_timeout: int = 5) -> ChangeFeed:
+    """The process's feed for a database (one LISTEN connection however many apps use it)."""
+    with _FEEDS_LOCK:
+        feed = _FEEDS.get(conninfo)
+        if feed is None:
+            feed = _FEEDS[conninfo] = ChangeFeed(conninfo, connect_timeout)
+        return feed
