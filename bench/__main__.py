@@ -52,8 +52,8 @@ def _not_negative(text: str) -> float:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_sizes, default=(1000, 1_700_000), help="accounts per run, comma-separated (default 1000,1700000)")
-    parser.add_argument("--duration", type=_positive(float), default=5.0, help="seconds of load per measurement (default 5)")
-    parser.add_argument("--rounds", type=_positive(int), default=3, help="rounds over every app and page; medians are reported (default 3)")
+    parser.add_argument("--duration", type=_positive(float), default=3.0, help="seconds of load per measurement (default 3)")
+    parser.add_argument("--rounds", type=_positive(int), default=5, help="rounds over every app and page; medians are reported (default 5)")
     parser.add_argument("--warmup", type=_not_negative, default=2.0, help="seconds of unmeasured load on each target before the rounds (default 2)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: sizes 1000,20000, one round of 3 s measurements")
     parser.add_argument("--workers", type=_positive(int), default=2, help="gunicorn workers, for both apps (default 2)")
@@ -65,7 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.duration, args.rounds = QUICK_SIZES, 3.0, 1
+        args.sizes, args.duration, args.rounds = QUICK_SIZES, 2.0, 1
         args.warmup = min(args.warmup, 1.0)
     return args
 
@@ -165,11 +165,22 @@ def run(args) -> dict:
             for target in targets:
                 wrk.run("warm-up", target.url, seconds=args.warmup, connections=target.connections, cookie=target.cookie)
         runs: dict[str, list[wrk.Result]] = {target.key: [] for target in targets}
+        ratios: dict[str, list[float]] = {target.key: [] for target in targets if target.connections > 1}
+        bare = targets[0]
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number}/{args.rounds}")
-            for target in targets:
-                runs[target.key].append(measure(target, args.duration))
+            for target in targets[1:]:
+                # Paired: the bare app is measured just before each target it is compared with,
+                # so a slow spell of this shared machine touches both figures of a ratio alike.
+                if target.key in ratios:
+                    baseline = measure(bare, args.duration)
+                    runs[bare.key].append(baseline)
+                result = measure(target, args.duration)
+                runs[target.key].append(result)
+                if target.key in ratios:
+                    ratios[target.key].append(result.rps / baseline.rps)
     figures["bare"] = median_result(runs["bare"])
+    figures["ratios"] = {key: {"median": statistics.median(values), "rounds": values} for key, values in ratios.items() if values}
     for size, data in prepared.items():
         email = load.bench_email(load.middle_account(size))
         counted = {

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from typing import TypeVar
+
 from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
 from sqlalchemy import and_, bindparam, select
@@ -33,6 +35,7 @@ WALLET_QUERY = (
 )
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 
 # (code, decimals, available, in use, JPY rate or None, rate's time or None)
 WalletRow = tuple[str, int, Decimal, Decimal, "Decimal | None", "datetime | None"]
@@ -82,16 +85,21 @@ _DOCUMENTS = LRUCache(maxsize=2048)
 
 @dataclass(eq=False)
 class WalletFigures:
-    """One memoised wallet document, and its JSON once asked for (with either header preference)."""
+    """One memoised wallet document, and what is made from it alone (its JSON, its table rows in
+    HTML), each made once when first asked for."""
 
     document: dict
-    _json: dict[bool, str] = field(default_factory=dict)
+    _derived: dict = field(default_factory=dict)
+
+    def derived(self, key, make: Callable[[], T]) -> T:
+        """make()'s answer, kept under key: the caller's key names everything else it depends on."""
+        value = self._derived.get(key)
+        if value is None:  # two threads may both make it; they make the same thing
+            value = self._derived[key] = make()
+        return value
 
     def json(self, show_in_header: bool, dumps: Callable[[dict], str]) -> str:
-        body = self._json.get(show_in_header)
-        if body is None:  # two threads may both compute it; they get the same text
-            body = self._json[show_in_header] = dumps({**self.document, "show_in_header": show_in_header})
-        return body
+        return self.derived(("json", show_in_header), lambda: dumps({**self.document, "show_in_header": show_in_header}))
 
 
 @cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())

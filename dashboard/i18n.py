@@ -1,6 +1,8 @@
 """Flask glue for languages: which locale a request is in, and what the language prompt shows."""
 from __future__ import annotations
 
+import functools
+
 from flask import g, request, session
 from flask_login import current_user
 
@@ -65,8 +67,10 @@ def prompt_words(lang: str) -> dict[str, str]:
         return {"question": question, "yes": gettext("Yes"), "no": gettext("No"), "never": gettext("Never")}
 
 
+@functools.cache
 def language_names() -> dict[str, str]:
-    """Each language named in itself (English, 日本語), as Babel's locale data spells it."""
+    """Each language named in itself (English, 日本語), as Babel's locale data spells it.
+    Computed once: the answer never changes (callers must not modify it)."""
     from babel import Locale
 
     return {code: Locale.parse(code).get_display_name(code) for code in language.SUPPORTED[::-1]}

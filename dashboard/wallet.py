@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from . import language
 from .accounts import save_settings
 from .forms import HeaderPreferenceForm
 from .holdings import WalletFigures, wallet_figures
-from .i18n import display_zone, is_signed_in, select_locale
+from .i18n import display_zone, is_signed_in, prompt_language, select_locale
+from .page_memo import render_wallet_page
 
 bp = Blueprint("wallet", __name__)
 
@@ -33,6 +35,14 @@ def current_balance() -> dict:
     return g.balance
 
 
+def balance_rows() -> Markup:
+    """The wallet table's rows: the same for every request that has the same figures, so
+    rendered once per memoised document (per app and mount point, which the icons' URLs name)."""
+    figures = current_figures()
+    key = ("balance_rows", id(current_app._get_current_object()), request.script_root)
+    return figures.derived(key, lambda: Markup(render_template("wallet/_balance_rows.html", rows=figures.document["balances"])))
+
+
 def current_balance_json() -> str:
     return current_figures().json(current_user.show_net_assets_in_header, _compact_json)
 
@@ -48,6 +58,7 @@ def wallet_context():
         return {}
     return {
         "balance": current_balance,
+        "balance_rows": balance_rows,
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
     }
 
@@ -55,7 +66,13 @@ def wallet_context():
 @bp.route("/")
 @login_required
 def index():
-    return render_template("wallet/index.html")
+    return render_wallet_page(
+        "wallet/index.html",
+        current_figures(),
+        locale=select_locale(),
+        prompt=prompt_language(),
+        show_in_header=current_user.show_net_assets_in_header,
+    )
 
 
 @bp.route("/preferences/header", methods=["POST"])
