@@ -139,3 +139,10 @@ def test_two_processes_share_the_limit_through_redis(two_servers):
     # the fourth attempt reaches the other process, which still knows about the first three
     assert second.post_login("demo@example.com", "wrong-4") == 429
     assert first.post_login("demo@example.com", "demopass") == 429
+
+
+def test_the_unthrottled_endpoints_exist_and_sign_in_is_not_among_them(app):
+    from dashboard.auth import UNTHROTTLED_ENDPOINTS
+
+    assert UNTHROTTLED_ENDPOINTS <= set(app.view_functions)
+    assert not {"auth.login_page", "exchange_api.balance"} & UNTHROTTLED_ENDPOINTS
