@@ -15,12 +15,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import load, schema as bench_schema
 
 INNER = "BENCH_UNDER_CALLGRIND"
-TARGETS = (("bare Flask app", "bare", "/"), ("GET /api/balance", "dashboard", "/api/balance"), ("GET / (wallet page)", "dashboard", "/"))
+TARGETS = (
+    ("bare Flask app", "bare", "/"),
+    ("GET /api/balance", "dashboard", "/api/balance"),
+    ("GET / (wallet page)", "dashboard", "/"),
+    ("GET /api/balance, cache off", "uncached", "/api/balance"),
+    ("GET / (wallet page), cache off", "uncached", "/"),
+)
 
 
 def _count_inside(schema: str, requests: int) -> None:
@@ -31,10 +38,21 @@ def _count_inside(schema: str, requests: int) -> None:
     from .profile import signed_in_client
 
     accounts = load.loaded_accounts(schema)[0]
+    email = load.bench_email(load.middle_account(accounts))
+    dashboard = create_app(bench_schema.app_config(schema))
     clients = {
         "bare": create_bare_app().test_client(),
-        "dashboard": signed_in_client(create_app(bench_schema.app_config(schema)), load.bench_email(load.middle_account(accounts))),
+        "dashboard": signed_in_client(dashboard, email),
+        "uncached": signed_in_client(create_app({**bench_schema.app_config(schema), "READ_CACHE_SECONDS": 0}), email),
     }
+    # The read cache keeps nothing until its feed listens (slow to start under Valgrind).
+    feed = dashboard.extensions["dashboard_change_feed"]
+    clients["dashboard"].get("/api/balance")
+    deadline = time.monotonic() + 120
+    while not feed.listening and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not feed.listening:
+        raise SystemExit("the read cache's change feed did not start listening")
     for index, (_label, app, path) in enumerate(TARGETS):
         client = clients[app]
         for _ in range(20):

@@ -38,17 +38,15 @@ def render(figures: dict) -> str:
     lines = [
         f"machine: {figures['machine']}",
         f"gunicorn: {figures['workers']} for every app; wrk: {figures['connections']} connections; "
-        f"medians of {figures['rounds']} round(s) of {figures['duration']:g} s per figure; "
-        "'vs bare' is the median of each round's ratio to the bare app measured just before",
+        f"best of {figures['rounds']} round(s) of {figures['duration']:g} s per figure (see bench/README.md)",
         "",
         f"{'':44}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}",
         _row("bare Flask (short JSON)", bare, 1.0),
     ]
     sizes = figures["sizes"]
-    ratios = figures["ratios"]
 
     def ratio(size, kind):
-        return ratios[f"{size}:{kind}"]["median"]
+        return sizes[size][kind]["rps"] / bare["rps"]
 
     for suffix, note in VARIANTS:
         for size, data in sizes.items():

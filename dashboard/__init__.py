@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config.get("TESTING") or app.config["ENV_NAME"] == "development":
         app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or config_module.DEV_SECRET_KEY
     config_module.check_production_safety(app.config)
+    config_module.check_display_zone(app.config)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Keys that must never protect a production deployment: the development default and
 # the examples people copy from documentation.
@@ -69,6 +70,15 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": https,
         "HSTS": https,
     }
+
+
+def check_display_zone(config) -> None:
+    """Times are shown in this zone on every page: a wrong name must stop the start, not each page."""
+    zone = config.get("BABEL_DEFAULT_TIMEZONE")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigurationError(f"DISPLAY_TIMEZONE is not a time zone name such as Asia/Tokyo: {zone!r}") from None
 
 
 def check_production_safety(config) -> None:

@@ -106,6 +106,7 @@ def format_time(moment) -> str:
 
 
 def display_zone() -> str:
-    from flask_babel import get_timezone
+    # The configured zone (checked at start-up): no visitor or account chooses another.
+    from flask import current_app
 
-    return str(get_timezone())
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]

@@ -51,3 +51,16 @@ def test_environment_variables_are_read_and_checked(monkeypatch, tmp_path):
 def test_development_may_use_the_built_in_key(tmp_path):
     app = create_app({"ENV_NAME": "development", "SECRET_KEY": "", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
     assert app.config["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "../../etc/passwd", "Asia/Tokyo "])
+def test_a_display_zone_that_does_not_exist_stops_the_start(zone, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPLAY_TIMEZONE", zone)
+    with pytest.raises(ConfigurationError, match="DISPLAY_TIMEZONE"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo\x00", None, 9])
+def test_a_display_zone_of_the_wrong_kind_stops_the_start(zone, tmp_path):
+    with pytest.raises(ConfigurationError, match="DISPLAY_TIMEZONE"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3", "BABEL_DEFAULT_TIMEZONE": zone})
