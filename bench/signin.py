@@ -8,6 +8,8 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
+from .wrk import USER_AGENT
+
 _CSRF_FIELD = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -28,6 +30,7 @@ def sign_in(base_url: str, email: str, password: str) -> str:
     """The `session=...` cookie of a fresh sign-in; raises when the sign-in is refused."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     with opener.open(f"{base_url}/login", timeout=10) as response:
         page = response.read().decode()
     form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": csrf_token(page)}).encode()
@@ -44,4 +47,11 @@ def sign_in(base_url: str, email: str, password: str) -> str:
     cookies = {cookie.name: cookie.value for cookie in jar}
     if "session" not in cookies:
         raise RuntimeError("sign-in set no session cookie")
-    return f"session={cookies['session']}"
+    cookie = f"session={cookies['session']}"
+    # What wrk will send: if the answer signs a new cookie, every measured request would too.
+    check = urllib.request.Request(f"{base_url}/api/balance", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    with urllib.request.urlopen(check, timeout=30) as response:
+        response.read()
+        if response.headers.get("Set-Cookie"):
+            raise RuntimeError("the replayed session cookie is answered with a new one; the bench would measure that")
+    return cookie

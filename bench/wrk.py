@@ -53,10 +53,18 @@ def parse(name: str, output: str) -> Result:
     return Result(name, int(requests.group(1)), float(rps.group(1)), percentiles[50], percentiles[99], errors)
 
 
+# One browser: the sign-in and every measured request send the same User-Agent. Flask-Login's
+# session protection hashes it (with the address) into the session; a different one marks the
+# session not fresh, and the app then signs and sends a new cookie on every answer, which no
+# real browser, keeping its cookie and its User-Agent, would cause.
+USER_AGENT = "dashboard-bench/1 (wrk)"
+
+
 def run(name: str, url: str, *, seconds: float, connections: int, threads: int = 1, cookie: str | None = None) -> Result:
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"the bench only drives 127.0.0.1, not {url}")
-    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
+    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
+               "-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     command.append(url)

@@ -50,13 +50,19 @@ class _Unkeyed:
         self._refuse(" as text")
 
 
+def app_identity() -> object:
+    """A key part naming this app: an object of its own rather than id(app), which a later app
+    could reuse once this one is gone (tests make hundreds) while memoised keys still hold it."""
+    return current_app.extensions.setdefault("dashboard_memo_identity", object())
+
+
 def render_wallet_page(template: str, figures: WalletFigures, *, locale: str, prompt: str | None, show_in_header: bool) -> str:
     # A query string (any number of variants) or a flashed message (once only): render afresh.
     if request.query_string or session.get("_flashes"):
         return render_template(template)
     app = current_app._get_current_object()
     key = (
-        "page", template, id(app), request.script_root, request.path, request.endpoint,
+        "page", template, app_identity(), request.script_root, request.path, request.endpoint,
         locale, prompt, show_in_header, app.config["REFRESH_SECONDS"],
     )
     shell = figures.derived(key, lambda: render_template(

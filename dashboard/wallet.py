@@ -11,7 +11,7 @@ from .accounts import save_settings
 from .forms import HeaderPreferenceForm
 from .holdings import WalletFigures, wallet_figures
 from .i18n import display_zone, is_signed_in, prompt_language, select_locale
-from .page_memo import render_wallet_page
+from .page_memo import app_identity, render_wallet_page
 
 bp = Blueprint("wallet", __name__)
 
@@ -39,7 +39,7 @@ def balance_rows() -> Markup:
     """The wallet table's rows: the same for every request that has the same figures, so
     rendered once per memoised document (per app and mount point, which the icons' URLs name)."""
     figures = current_figures()
-    key = ("balance_rows", id(current_app._get_current_object()), request.script_root)
+    key = ("balance_rows", app_identity(), request.script_root)
     return figures.derived(key, lambda: Markup(render_template("wallet/_balance_rows.html", rows=figures.document["balances"])))
 
 
