@@ -32,16 +32,29 @@ class ReadCache:
         self._lock = threading.Lock()
         self._sessions: TTLCache = TTLCache(max_sessions, seconds)  # token hash -> (account id, ...)
         self._wallets: TTLCache = TTLCache(max_wallets, seconds)    # account id -> wallet rows
+        # account id -> token hashes stored for it, so a change to one account (sign-out,
+        # settings) evicts its sessions without a scan. Entries the TTL or LRU dropped linger
+        # here until their account changes or the index is rebuilt; popping them is harmless.
+        self._sessions_by_account: dict[int, set[str]] = {}
+        self._max_sessions = max_sessions
         feed.subscribe(self.changed)
 
     def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
         """The account row of a sign-in session (first field: the account id), or None."""
-        return self._through(self._sessions, token_hash, read)
+        return self._through(self._sessions, token_hash, read, self._index_session)
 
     def wallet(self, account_id: int, read: Callable[[], T]) -> T:
         return self._through(self._wallets, account_id, read)
 
-    def _through(self, cache: TTLCache, key, read: Callable[[], T]) -> T:
+    def _index_session(self, token_hash: str, row) -> None:
+        # Called under the lock.
+        if len(self._sessions_by_account) > 2 * self._max_sessions:
+            self._sessions_by_account = {}
+            for key, cached in self._sessions.items():
+                self._sessions_by_account.setdefault(cached[0], set()).add(key)
+        self._sessions_by_account.setdefault(row[0], set()).add(token_hash)
+
+    def _through(self, cache: TTLCache, key, read: Callable[[], T], on_store=None) -> T:
         with self._lock:
             value = cache.get(key)
         if value is not None:
@@ -54,6 +67,8 @@ class ReadCache:
             with self._lock:
                 if self._feed.unchanged_since(stamp):
                     cache[key] = value
+                    if on_store is not None:
+                        on_store(key, value)
         return value
 
     def changed(self, table, account_id) -> None:
@@ -61,17 +76,17 @@ class ReadCache:
         with self._lock:
             if table is EVERYTHING:
                 self._sessions.clear()
+                self._sessions_by_account.clear()
                 self._wallets.clear()
             elif table in ("rates", "currencies") or account_id is EVERYTHING:
                 self._wallets.clear()
                 if table in ("accounts", "login_sessions"):
                     self._sessions.clear()
+                    self._sessions_by_account.clear()
             elif table == "balances":
                 self._wallets.pop(account_id, None)
             elif table in ("accounts", "login_sessions"):
-                # Sessions are keyed by token; a change to an account or its sessions is rare
-                # (settings, sign-out), so finding that account's entries by a scan is cheap enough.
-                for token_hash in [key for key, row in self._sessions.items() if row[0] == account_id]:
+                for token_hash in self._sessions_by_account.pop(account_id, ()):
                     self._sessions.pop(token_hash, None)
 
 

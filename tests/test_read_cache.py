@@ -237,3 +237,15 @@ def test_changes_evict_only_what_they_touch():
 )
 def test_which_statements_drop_the_cache_before_commit(statement, watched):
     assert _writes_watched_table(statement) is watched
+
+
+def test_sessions_of_a_changed_account_are_found_without_a_scan_even_after_turnover():
+    feed = FakeFeed()
+    cache = ReadCache(feed, seconds=60, max_sessions=2, max_wallets=2)
+    for n in range(7):  # more than the cache holds: the LRU drops some, the index is rebuilt
+        cache.signed_in(f"token-{n}", lambda n=n: (n % 2, f"a{n}@example.com"))
+    read, calls = counting_reader((1, "fresh@example.com"))
+    assert cache.signed_in("token-5", read) == (1, "a5@example.com") and not calls  # still cached
+    feed.publish("login_sessions", 1)
+    assert cache.signed_in("token-5", read) == (1, "fresh@example.com") and len(calls) == 1
+    assert cache.signed_in("token-6", lambda: pytest.fail("account 0's session was evicted")) == (0, "a6@example.com")
