@@ -124,17 +124,17 @@ def best_result(results: list[wrk.Result]) -> dict:
     }
 
 
-# The dashboard is served twice per size: as configured by default (the read cache on, so a
-# request whose figures did not change since the last one sends no SQL), and with the cache off
-# (every request reads PostgreSQL), which is what a request costs when its figures changed.
-VARIANTS = (("", {}), ("_uncached", {"READ_CACHE_SECONDS": "0"}))
+# The dashboard is served twice per size (report.VARIANTS): as configured by default (the read
+# cache on, so a request whose figures did not change since the last one sends no SQL), and with
+# the cache off (every request reads PostgreSQL), which is what a request costs when its figures
+# changed.
+SETTINGS = {"": {}, "_uncached": {"READ_CACHE_SECONDS": "0"}}  # by report.VARIANTS' suffix
 KINDS = ("api_balance", "wallet_page", "api_balance_alone")
 
 
-def dashboard_targets(size: int, base: str, suffix: str, args) -> list[Target]:
+def dashboard_targets(size: int, base: str, suffix: str, note: str, args) -> list[Target]:
     email = load.bench_email(load.middle_account(size))
     cookie = signin.sign_in(base, email, load.BENCH_PASSWORD)
-    note = ", cache off" if suffix else ""
     return [
         Target(f"{size}:api_balance{suffix}", f"GET /api/balance @ {size:,}{note}", f"{base}/api/balance", cookie, args.connections),
         Target(f"{size}:wallet_page{suffix}", f"GET / (wallet page) @ {size:,}{note}", f"{base}/", cookie, args.connections),
@@ -163,10 +163,10 @@ def run(args) -> dict:
         bare_url = servers.enter_context(serve("bench.bare_app:create_app()", workers))
         targets = [Target("bare", "bare Flask", f"{bare_url}/", None, args.connections)]
         for size, data in prepared.items():
-            for suffix, settings in VARIANTS:
-                environment = {**schema.app_environment(data["schema"]), **settings}
+            for suffix, note in report.VARIANTS:
+                environment = {**schema.app_environment(data["schema"]), **SETTINGS[suffix]}
                 base = servers.enter_context(serve("dashboard:create_app()", workers, environment))
-                targets += dashboard_targets(size, base, suffix, args)
+                targets += dashboard_targets(size, base, suffix, note, args)
         if args.warmup > 0:
             for target in targets:
                 wrk.run("warm-up", target.url, seconds=args.warmup, connections=target.connections, cookie=target.cookie)
@@ -180,12 +180,12 @@ def run(args) -> dict:
         email = load.bench_email(load.middle_account(size))
         counted = {
             suffix: queries.count_queries(data["schema"], email, load.BENCH_PASSWORD, cached=not suffix)
-            for suffix, _settings in VARIANTS
+            for suffix, _note in report.VARIANTS
         }
         figures["sizes"][size] = {
             **data,
             "signed_in_as": email,
-            **{kind + suffix: best_result(runs[f"{size}:{kind}{suffix}"]) for kind in KINDS for suffix, _ in VARIANTS},
+            **{kind + suffix: best_result(runs[f"{size}:{kind}{suffix}"]) for kind in KINDS for suffix, _note in report.VARIANTS},
             "queries": {
                 suffix: {path: {"statements": len(c.statements), "round_trips": len(c.round_trips)} for path, c in count.items()}
                 for suffix, count in counted.items()

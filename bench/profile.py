@@ -128,9 +128,10 @@ def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
             ("    one amount() (native, 8 places)", *timed(lambda: amount(Decimal("0.12345678"), 8, locale=locale), repeat)),
             ("    one plain() (exact string)", *timed(lambda: plain(Decimal("129629.6190")), repeat)),
         ]
-        g.balance = {**holdings.wallet_document(account_id, locale=locale, zone=zone, max_age=max_age), "show_in_header": True}
+        g.wallet_figures = holdings.wallet_figures(account_id, locale=locale, zone=zone, max_age=max_age)
+        document = g.wallet_figures.with_header(True)
         rows += [
-            ("  jsonify(balance document)", *timed(lambda: jsonify(g.balance), repeat)),
+            ("  jsonify(balance document)", *timed(lambda: jsonify(document), repeat)),
             ("  render wallet/index.html afresh (figures already computed)", *timed(lambda: render_template("wallet/index.html"), repeat)),
             (f"    one template _() through Flask-Babel ({calls['gettext']} per fresh render)", *timed(lambda: get_translations().ugettext("Wallet"), repeat)),
             (f"    one url_for('static', ...) ({calls['url_for']} per fresh render)", *timed(lambda: url_for("static", filename="icons/btc.svg"), repeat)),

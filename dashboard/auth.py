@@ -13,7 +13,7 @@ from . import language
 from .extensions import db, limiter, login
 from .forms import EmptyForm, LoginForm
 from .models import Account, LoginSession, normalize_email
-from .signed_in import SignedInAccount, load_signed_in
+from .signed_in import load_signed_in
 
 bp = Blueprint("auth", __name__)
 
@@ -22,9 +22,7 @@ bp = Blueprint("auth", __name__)
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-@login.user_loader
-def load_account(token: str) -> SignedInAccount | None:
-    return load_signed_in(token)
+login.user_loader(load_signed_in)
 
 
 # Only sign-in and the signed exchange API carry limits. The pages a signed-in browser reads

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
-from collections.abc import Callable
 
 import psycopg
 
@@ -33,10 +33,9 @@ class ChangeFeed:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
-        self._subscribers: list[weakref.WeakMethod | Callable] = []
+        self._subscribers: list[weakref.WeakMethod] = []
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
-        self._stopping = threading.Event()
         self.generation = 0     # bumped for every change heard, and whenever changes may have been missed
         self.listening = False  # True only while LISTEN is known to be in place
         self.schema: str | None = None
@@ -76,21 +75,12 @@ class ChangeFeed:
                 return
             self.listening = False
             self._pid = os.getpid()
-            self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name="dashboard-change-feed", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self.listening = False
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=HEARTBEAT_SECONDS + 1)
-        self._thread = None
-
     def _run(self) -> None:
         failures = 0
-        while not self._stopping.is_set():
+        while True:  # a daemon thread: it ends with the process
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._connect_timeout,
                                      application_name="dashboard-change-feed") as connection:
@@ -101,19 +91,17 @@ class ChangeFeed:
                     self._publish(EVERYTHING, EVERYTHING)
                     self.listening = True
                     failures = 0
-                    while not self._stopping.is_set():
+                    while True:
                         for notification in connection.notifies(timeout=HEARTBEAT_SECONDS):
                             self._heard(notification.payload)
                         connection.execute("SELECT 1")
             except Exception as error:  # noqa: BLE001 - any failure means: stop trusting the cache
-                if not self._stopping.is_set():
-                    log.warning("change feed lost (%s: %s); caching is off until it is back",
-                                error.__class__.__name__, error)
+                log.warning("change feed lost (%s: %s); caching is off until it is back",
+                            error.__class__.__name__, error)
             finally:
                 self.listening = False
                 self._publish(EVERYTHING, EVERYTHING)
-            if self._stopping.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]):
-                break
+            time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
             failures += 1
 
     def _heard(self, payload: str) -> None:

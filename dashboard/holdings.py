@@ -64,11 +64,6 @@ def value_rows(rows: tuple[WalletRow, ...], *, now: datetime, max_age: timedelta
     return value_holdings(holdings, rates, now=now, max_age=max_age)
 
 
-def load_valuation(account_id: int, *, max_age: timedelta, now: datetime | None = None) -> Valuation:
-    """The account's wallet valued at the current rates."""
-    return value_rows(wallet_rows(account_id), now=now or datetime.now(timezone.utc), max_age=max_age)
-
-
 def _stale_flags(rows: tuple[WalletRow, ...], cutoff: datetime) -> tuple[bool, ...]:
     """The only part of a wallet's figures that depends on the clock: which rates are older than
     the cutoff. With the rows, it fixes the whole document."""
@@ -98,8 +93,12 @@ class WalletFigures:
             value = self._derived[key] = make()
         return value
 
+    def with_header(self, show_in_header: bool) -> dict:
+        """The /api/balance document for an account with this header preference."""
+        return self.derived(("document", show_in_header), lambda: {**self.document, "show_in_header": show_in_header})
+
     def json(self, show_in_header: bool, dumps: Callable[[dict], str]) -> str:
-        return self.derived(("json", show_in_header), lambda: dumps({**self.document, "show_in_header": show_in_header}))
+        return self.derived(("json", show_in_header), lambda: dumps(self.with_header(show_in_header)))
 
 
 @cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())

@@ -60,10 +60,9 @@ def render_wallet_page(template: str, figures: WalletFigures, *, locale: str, pr
     # A query string (any number of variants) or a flashed message (once only): render afresh.
     if request.query_string or session.get("_flashes"):
         return render_template(template)
-    app = current_app._get_current_object()
     key = (
         "page", template, app_identity(), request.script_root, request.path, request.endpoint,
-        locale, prompt, show_in_header, app.config["REFRESH_SECONDS"],
+        locale, prompt, show_in_header, current_app.config["REFRESH_SECONDS"],
     )
     shell = figures.derived(key, lambda: render_template(
         template,

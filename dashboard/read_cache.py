@@ -22,7 +22,6 @@ from .change_feed import EVERYTHING, ChangeFeed, feed_for
 
 T = TypeVar("T")
 
-SESSIONS, WALLETS = "login_sessions", "balances"
 WATCHED_TABLES = ("accounts", "login_sessions", "balances", "rates", "currencies")
 
 
@@ -90,19 +89,14 @@ class ReadCache:
                     self._sessions.pop(token_hash, None)
 
 
-def _passthrough_signed_in(token_hash, read):
-    return read()
-
-
-def _passthrough_wallet(account_id, read):
-    return read()
-
-
 class NoCache:
     """SQLite, or caching turned off: every read goes to the database."""
 
-    signed_in = staticmethod(_passthrough_signed_in)
-    wallet = staticmethod(_passthrough_wallet)
+    def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
+        return read()
+
+    def wallet(self, account_id: int, read: Callable[[], T]) -> T:
+        return read()
 
 
 def current() -> ReadCache | NoCache:

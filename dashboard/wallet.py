@@ -30,9 +30,7 @@ def current_figures() -> WalletFigures:
 
 def current_balance() -> dict:
     """The /api/balance document, as the templates read it."""
-    if "balance" not in g:
-        g.balance = {**current_figures().document, "show_in_header": current_user.show_net_assets_in_header}
-    return g.balance
+    return current_figures().with_header(current_user.show_net_assets_in_header)
 
 
 def balance_rows() -> Markup:
