@@ -26,13 +26,12 @@ def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
+    # int() alone would also take "６０", "6_0" and " 60 "; a setting is plain ASCII digits.
+    if raw.startswith("-") and raw[1:].isascii() and raw[1:].isdigit():
         raise ConfigurationError(f"{name} must not be negative, got {raw!r}")
-    return value
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}")
+    return int(raw)
 
 
 def from_environment() -> dict:

@@ -64,3 +64,11 @@ def test_a_display_zone_that_does_not_exist_stops_the_start(zone, tmp_path, monk
 def test_a_display_zone_of_the_wrong_kind_stops_the_start(zone, tmp_path):
     with pytest.raises(ConfigurationError, match="DISPLAY_TIMEZONE"):
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3", "BABEL_DEFAULT_TIMEZONE": zone})
+
+
+@pytest.mark.parametrize("name", ["READ_CACHE_SECONDS", "READ_CACHE_SESSIONS", "READ_CACHE_WALLETS"])
+@pytest.mark.parametrize("value", ["soon", "-1", "1e3", "60s", "６０", "6_0", " 60"])
+def test_read_cache_settings_must_be_whole_numbers(name, value, tmp_path, monkeypatch):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
