@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import load, schema as bench_schema
+from . import load
+from . import schema as bench_schema
 
 INNER = "BENCH_UNDER_CALLGRIND"
 TARGETS = (

@@ -8,14 +8,14 @@ import argparse
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from psycopg import sql
 from werkzeug.security import generate_password_hash
 
-from dashboard.currencies import CURRENCIES
-from dashboard.demo import DEMO_BALANCES, DEMO_RATES
+from dashboard.core.currencies import CURRENCIES
+from dashboard.ledger.demo import DEMO_BALANCES, DEMO_RATES
 
 from . import schema as bench_schema
 
@@ -139,7 +139,7 @@ def load(schema: str, accounts: int, *, keep_constraints: bool = False, log=prin
         log(f"  {name}: {report.seconds[name]:.1f} s")
 
     password_hash = generate_password_hash(BENCH_PASSWORD)
-    created = datetime.now(timezone.utc).isoformat()
+    created = datetime.now(UTC).isoformat()
     templates = _balance_templates()
     with bench_schema.connect(schema) as connection, connection.cursor() as cursor:
         # Losing this load to a crash costs only a rerun, so the commit need not wait for the disk.

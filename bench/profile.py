@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import pass_context
 from sqlalchemy import text
 
-from . import load, schema as bench_schema
+from . import load
+from . import schema as bench_schema
 from .signin import csrf_token
 
 PATHS = ("/api/balance", "/")
@@ -55,7 +56,7 @@ def template_calls(app, client) -> dict[str, int]:
 
     jinja_globals["gettext"], jinja_globals["url_for"] = counting_gettext, counting_url_for
     try:
-        from dashboard import holdings
+        from dashboard.wallet import holdings
 
         holdings._DOCUMENTS.clear()  # a page rendered afresh, not the memoised one
         client.get("/")
@@ -79,11 +80,11 @@ def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
     from flask_babel import get_translations
     from flask_login import current_user
 
-    from dashboard import holdings
+    from dashboard.core.formatting import amount, number, plain
     from dashboard.extensions import db
-    from dashboard.formatting import amount, number, plain
-    from dashboard.i18n import display_zone, format_time, select_locale
-    from dashboard.signed_in import load_signed_in, read_connection
+    from dashboard.language.i18n import display_zone, format_time, select_locale
+    from dashboard.read_path.signed_in import load_signed_in, read_connection
+    from dashboard.wallet import holdings
 
     from .bare_app import create_app as create_bare_app
 
@@ -101,7 +102,7 @@ def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
         token, account_id = account.session_token, account.id
         locale, zone, max_age = select_locale(), display_zone(), current_app.config["RATE_MAX_AGE"]
         wallet_rows = holdings.wallet_rows(account_id)
-        valuation = holdings.value_rows(wallet_rows, now=datetime.now(timezone.utc), max_age=max_age)
+        valuation = holdings.value_rows(wallet_rows, now=datetime.now(UTC), max_age=max_age)
 
         def read_cycle():
             read_connection().execute(text("SELECT 1"))
@@ -120,7 +121,7 @@ def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
             ("  read connection: checkout (pre-ping) + SELECT 1, autocommit", *timed(read_cycle, repeat)),
             ("  user_loader (read cache on: a hit when nothing changed)", *timed(lambda: load_signed_in(token), repeat)),
             ("  wallet_rows (read cache on: a hit when nothing changed)", *timed(lambda: holdings.wallet_rows(account_id), repeat)),
-            ("  value_rows: Holding/Rate checks, exact products", *timed(lambda: holdings.value_rows(wallet_rows, now=datetime.now(timezone.utc), max_age=max_age), repeat)),
+            ("  value_rows: Holding/Rate checks, exact products", *timed(lambda: holdings.value_rows(wallet_rows, now=datetime.now(UTC), max_age=max_age), repeat)),
             ("  wallet_document, computed afresh (query + value + format)", *timed(fresh_document, repeat)),
             ("  wallet_document, memo hit (query + key)", *timed(lambda: holdings.wallet_document(account_id, locale=locale, zone=zone, max_age=max_age), repeat)),
             ("    format_time(rates_as_of) (memoised)", *timed(lambda: format_time(valuation.rates_as_of), repeat)),

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 
-from . import load, schema as bench_schema
+from . import load
+from . import schema as bench_schema
 from .signin import csrf_token
 
 PATHS = ("/api/balance", "/")

@@ -66,7 +66,7 @@ def render(figures: dict) -> str:
             )
     lines.append("")
     first, last = sizes[min(sizes, key=int)], sizes[max(sizes, key=int)]
-    for suffix, note in VARIANTS:
+    for suffix, _note in VARIANTS:
         # The targets are judged on the app as configured by default; the cache-off shares are
         # printed beside them, so what a request costs when it must read is never hidden.
         judged = "" if not suffix else " (information: the cache off)"

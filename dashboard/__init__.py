@@ -5,9 +5,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config as config_module
-from . import database  # noqa: F401  (registers the SQLite pragmas)
-from .extensions import READS_BIND, csrf, db, limiter, login, migrate
+from dashboard import config as config_module
+from dashboard import database  # noqa: F401  (registers the SQLite pragmas)
+from dashboard.extensions import READS_BIND, csrf, db, limiter, login, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,7 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     login.init_app(app)
 
-    from . import i18n, read_cache, security, signed_in
+    from dashboard import security
+    from dashboard.language import i18n
+    from dashboard.read_path import read_cache, signed_in
 
     signed_in.init_app(app)
     with app.app_context():
@@ -53,12 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
-    from .auth import bp as auth_bp
-    from .wallet import bp as wallet_bp
-    from .api import bp as api_bp
-    from .language_views import bp as language_bp
-    from .api_keys import bp as api_keys_bp
-    from .exchange_api import bp as exchange_api_bp
+    from dashboard.accounts.views import bp as auth_bp
+    from dashboard.exchange_api.keys_page import bp as api_keys_bp
+    from dashboard.exchange_api.views import bp as exchange_api_bp
+    from dashboard.language.views import bp as language_bp
+    from dashboard.wallet.api import bp as api_bp
+    from dashboard.wallet.views import bp as wallet_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(wallet_bp)
@@ -67,8 +69,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_keys_bp)
     app.register_blueprint(exchange_api_bp)
 
-    from . import errors, filters
-    from .cli import register_commands
+    from dashboard import errors
+    from dashboard.cli import register_commands
+    from dashboard.wallet import filters
 
     errors.init_app(app)
     filters.init_app(app)

@@ -108,7 +108,7 @@ def check_production_safety(config) -> None:
 def _check_api_key_encryption_key(config, *, required: bool) -> None:
     """A key that is set must be usable anywhere; production must set one (development and
     tests derive one from SECRET_KEY when it is unset)."""
-    from .secret_storage import KeyConfigurationError, parse_keys
+    from dashboard.core.secret_storage import KeyConfigurationError, parse_keys
 
     value = config.get("API_KEY_ENCRYPTION_KEY") or ""
     if not value and not required:

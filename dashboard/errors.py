@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db, login
+from dashboard.extensions import db, login
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def init_app(app) -> None:
         g.database_down = True
         # Flask-Login loads the account for every template; with no database, render the
         # page for an anonymous visitor instead of failing again inside the error handler.
-        g._login_user = login.anonymous_user()
+        g._login_user = login.anonymous_user()  # noqa: SLF001 (Flask-Login reads its user from here)
         try:
             db.session.rollback()
         except DBAPIError:

@@ -1,13 +1,13 @@
 """Column types that keep money exact and times timezone-aware on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.types import TypeDecorator
 
-from .formatting import normalize, plain
+from dashboard.core.formatting import normalize, plain
 
 # 22 integer digits and 18 fractional digits: the issue asks for at least 20 and 18.
 PRECISION, SCALE = 40, 18
@@ -68,12 +68,12 @@ class UtcDateTime(TypeDecorator):
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValueError("times must be timezone-aware datetimes")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e .
-"$VENV/bin/pybabel" compile -d dashboard/translations >/dev/null
+"$VENV/bin/python" -m pip install --quiet -e .   # compiles the catalogues too (setup.py)
 export DASHBOARD_ENV="${DASHBOARD_ENV:-development}"
 "$VENV/bin/flask" --app dashboard db upgrade
 "$VENV/bin/flask" --app dashboard seed-demo

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (the app, its test extra, Debian's chromium and a Japanese
-# font when missing and running as root) and runs the whole suite. Extra arguments go to pytest.
+# font when missing and running as root), checks the layering and the lint rules, and runs the
+# whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+# The editable install compiles the catalogues (setup.py), as it does for a newcomer.
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
-"$VENV/bin/pybabel" compile -d dashboard/translations >/dev/null
 
 need_packages=()
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
@@ -19,6 +20,11 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     echo "warning: not root, cannot install ${need_packages[*]}; browser tests need Debian's chromium" >&2
   fi
 fi
+
+# The layers of setup.cfg and the rule set of pyproject.toml, before any test runs.
+# lint-imports: silent when every contract is kept, its full report (and a failure) when not.
+"$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
+"$VENV/bin/ruff" check --no-cache --quiet .
 
 # Two workers: the suite waits on PostgreSQL, Chromium and subprocesses as much as it computes.
 exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -113,7 +113,7 @@ def empty_tables(app) -> None:
     turns triggers off for the transaction (session_replication_role = replica: cheaper than
     TRUNCATE, which the trigger does not block either and is the fallback); SQLite's triggers
     are set aside while the rows go, then put back as they were."""
-    from dashboard.currencies import CURRENCIES
+    from dashboard.core.currencies import CURRENCIES
 
     seeded = [code for code, _name, _decimals in CURRENCIES]
     with app.app_context():
@@ -185,7 +185,7 @@ def runner(app):
 @pytest.fixture
 def demo(app):
     """The demo account, balances and rates, as `flask seed-demo` makes them."""
-    from dashboard.demo import seed_demo
+    from dashboard.ledger.demo import seed_demo
 
     with app.app_context():
         seed_demo()

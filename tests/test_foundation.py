@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import sign_in
 from sqlalchemy import func, select
 
 from dashboard.extensions import db
 from dashboard.models import Account, Balance, LoginSession, Rate
-
-from conftest import sign_in
 
 
 def test_pages_need_sign_in(client):

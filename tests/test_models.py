@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from dashboard.accounts import create_account
+from dashboard.accounts.store import create_account
+from dashboard.core.formatting import plain
 from dashboard.extensions import db
-from dashboard.formatting import plain
 from dashboard.models import Balance, Currency, Rate
 
 EXACT_VALUES = [

@@ -8,7 +8,8 @@ from sqlalchemy import event
 
 def reset_and_seed(app) -> None:
     from conftest import empty_tables
-    from dashboard.demo import seed_demo
+
+    from dashboard.ledger.demo import seed_demo
 
     empty_tables(app)
     with app.app_context():
@@ -112,7 +113,7 @@ def count_queries(app):
 
 def drop_read_cache(app) -> None:
     """As if this process had just heard that everything changed: the next read goes to the database."""
-    from dashboard.change_feed import EVERYTHING
+    from dashboard.read_path.change_feed import EVERYTHING
 
     cache = app.extensions["dashboard_read_cache"]
     if hasattr(cache, "changed"):

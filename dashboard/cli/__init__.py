@@ -8,11 +8,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 
 def register_commands(app) -> None:
-    from .balances import balances
-    from .demo import seed_demo
-    from .keys import keys
-    from .rates import rates
-    from .users import users
+    from dashboard.cli.balances import balances
+    from dashboard.cli.demo import seed_demo
+    from dashboard.cli.keys import keys
+    from dashboard.cli.rates import rates
+    from dashboard.cli.users import users
 
     for command in (users, seed_demo, rates, balances, keys):
         _explain_database_errors(command)

@@ -9,15 +9,15 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..accounts import find_account
-from ..balance_files import current_balances, import_balances, write_balances
-from ..extensions import db
-from ..formatting import plain
-from ..imports import FileRefused, parse_amount
-from ..journal import history, holdings_as_of, verify
-from ..ledger import LedgerError, adjust, in_transaction, set_balance
-from ..models import Currency
-from .files import output, read_input, read_moment, refuse_file, stamp
+from dashboard.accounts.store import find_account
+from dashboard.cli.files import output, read_input, read_moment, refuse_file, stamp
+from dashboard.core.formatting import plain
+from dashboard.extensions import db
+from dashboard.ledger.balance_files import current_balances, import_balances, write_balances
+from dashboard.ledger.changes import LedgerError, adjust, in_transaction, set_balance
+from dashboard.ledger.imports import FileRefused, parse_amount
+from dashboard.ledger.journal import history, holdings_as_of, verify
+from dashboard.models import Currency
 
 
 @click.group(help="Manage customer balances and read their journal.")

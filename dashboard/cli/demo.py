@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo as seed
+from dashboard.ledger.demo import DEMO_EMAIL, DEMO_PASSWORD
+from dashboard.ledger.demo import seed_demo as seed
 
 
 @click.command("seed-demo")

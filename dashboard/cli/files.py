@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
-from ..imports import MAX_FILE_BYTES, FileRefused, parse_moment
+from dashboard.ledger.imports import MAX_FILE_BYTES, FileRefused, parse_moment
 
 
 def read_input(path: str) -> bytes:

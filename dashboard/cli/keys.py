@@ -4,11 +4,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..accounts import find_account
-from ..allowed_addresses import AllowedAddressError, parse_allowed, split_entries
-from ..extensions import db
-from ..key_store import ApiKeyError, account_keys, create_key, find_key, revoke_key
-from ..signing import parse_access_key
+from dashboard.accounts.store import find_account
+from dashboard.core.allowed_addresses import AllowedAddressError, parse_allowed, split_entries
+from dashboard.core.signing import parse_access_key
+from dashboard.exchange_api.key_store import ApiKeyError, account_keys, create_key, find_key, revoke_key
+from dashboard.extensions import db
 
 
 def _when(moment) -> str:

@@ -10,13 +10,20 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
-from ..formatting import plain
-from ..imports import FileRefused
-from ..models import utcnow
-from ..rate_updates import RateResult, current_rates, import_rates, refresh_every, refresh_rates, set_rate
-from ..rates import RateError, Ticker, TickerError
-from .files import read_input, read_moment, refuse_file, stamp
+from dashboard.cli.files import read_input, read_moment, refuse_file, stamp
+from dashboard.core.formatting import plain
+from dashboard.extensions import db
+from dashboard.ledger.imports import FileRefused
+from dashboard.ledger.rate_updates import (
+    RateResult,
+    current_rates,
+    import_rates,
+    refresh_every,
+    refresh_rates,
+    set_rate,
+)
+from dashboard.ledger.rates import RateError, Ticker, TickerError
+from dashboard.models import utcnow
 
 
 @click.group(help="Manage the JPY rate of each currency.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..accounts import AccountError, create_account
-from ..extensions import db
+from dashboard.accounts.store import AccountError, create_account
+from dashboard.extensions import db
 
 
 @click.group(help="Manage customer accounts.")

@@ -8,7 +8,7 @@ Create Date: 2026-11-23 08:30:58.343390
 from alembic import op
 import sqlalchemy as sa
 import dashboard.types
-from dashboard.currencies import currency_rows
+from dashboard.core.currencies import currency_rows
 
 # revision identifiers, used by Alembic.
 revision = '0001'

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from werkzeug.datastructures import MultiDict
+from conftest import sign_in
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from dashboard.extensions import db
 from dashboard.models import Account, Balance, Rate
-
-from conftest import sign_in
 
 MEGABYTE = "x" * (1024 * 1024)
 BAD_VALUES = {

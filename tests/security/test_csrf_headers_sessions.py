@@ -1,11 +1,10 @@
 """CSRF on every state change, security headers on every route, cookies, sessions."""
 from __future__ import annotations
 
-
 import pytest
+from conftest import csrf_token_in, sign_in_with_csrf
 from sqlalchemy import select
 
-from conftest import csrf_token_in, sign_in_with_csrf
 from dashboard.extensions import db
 from dashboard.models import Account
 
@@ -122,7 +121,7 @@ def test_session_cookie_flags_and_a_new_session_at_sign_in(app, client, demo):
 
 
 def test_escaping_of_what_the_database_holds(app, client):
-    from dashboard.accounts import create_account
+    from dashboard.accounts.store import create_account
 
     with app.app_context():
         create_account("<script>alert(1)</script>@x.example", "password123")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from conftest import make_app, postgres_url
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-from conftest import make_app, postgres_url
 from tests_support import TcpProxy, reset_and_seed
 
 

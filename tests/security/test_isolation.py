@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from conftest import sign_in
 from sqlalchemy import select
 
-from dashboard.accounts import create_account
+from dashboard.accounts.store import create_account
 from dashboard.extensions import db
-from dashboard.ledger import BalanceChange, apply_changes
+from dashboard.ledger.changes import BalanceChange, apply_changes
 from dashboard.models import Account
-
-from conftest import sign_in
 
 
 def make_other(app):

@@ -14,7 +14,6 @@ import urllib.request
 import uuid
 
 import pytest
-
 from conftest import make_app, missing
 
 LIMIT = "3 per minute"
@@ -104,7 +103,7 @@ def two_servers(database_urls):
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise RuntimeError("test server did not start")
+                        raise RuntimeError("test server did not start") from None
                     time.sleep(0.1)
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
@@ -142,7 +141,7 @@ def test_two_processes_share_the_limit_through_redis(two_servers):
 
 
 def test_the_unthrottled_endpoints_exist_and_sign_in_is_not_among_them(app):
-    from dashboard.auth import UNTHROTTLED_ENDPOINTS
+    from dashboard.accounts.views import UNTHROTTLED_ENDPOINTS
 
     assert UNTHROTTLED_ENDPOINTS <= set(app.view_functions)
     assert not {"auth.login_page", "exchange_api.balance"} & UNTHROTTLED_ENDPOINTS

@@ -1,0 +1,37 @@
+"""The exchange-compatible private API (Coincheck's), so ccxt, bots and tax tools read balances
+unchanged. Authenticated by signed headers, never by the browser's cookie (hence no CSRF)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from dashboard.exchange_api.auth import refused, signed
+from dashboard.exchange_api.format import balance_fields
+from dashboard.exchange_api.key_store import READ_BALANCES
+from dashboard.extensions import csrf, limiter
+from dashboard.wallet.holdings import wallet_rows
+
+bp = Blueprint("exchange_api", __name__, url_prefix="/api")
+csrf.exempt(bp)
+
+
+def _failure_limit() -> str:
+    return current_app.config["API_FAILURE_LIMIT"]
+
+
+def _access_key_bucket() -> str:
+    # Per key as well as per address, so guessing from many addresses does not help either.
+    return "api-key:" + request.headers.get("ACCESS-KEY", "")[:64]
+
+
+# Failed attempts (401, 403) count; once over the limit every request is refused with 429
+# until the window passes, as with sign-in.
+limiter.limit(_failure_limit, deduct_when=refused)(bp)
+limiter.limit(_failure_limit, key_func=_access_key_bucket, deduct_when=refused)(bp)
+
+
+@bp.get("/accounts/balance")
+@signed(READ_BALANCES)
+def balance():
+    """Every enabled currency in display order, as the wallet page shows them."""
+    rows = wallet_rows(g.api_account_id)
+    return jsonify(balance_fields((code, available, in_use) for code, _decimals, available, in_use, _rate, _as_of in rows))

@@ -1,0 +1,144 @@
+"""Recently read sign-in sessions and wallets, kept in this process while the database says
+they are unchanged (change_feed.py), so a signed-in request usually sends no SQL at all.
+
+Only on PostgreSQL, whose triggers announce every change; with SQLite, or with
+READ_CACHE_SECONDS = 0, every request reads the database. Whatever goes wrong, the worst case
+is a cache miss: nothing is stored unless the feed is listening, a read that raced a change
+is not stored, losing the feed drops everything, and no entry outlives READ_CACHE_SECONDS.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from cachetools import TTLCache
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from dashboard.read_path.change_feed import EVERYTHING, ChangeFeed, feed_for
+
+T = TypeVar("T")
+
+WATCHED_TABLES = ("accounts", "login_sessions", "balances", "rates", "currencies")
+
+
+class ReadCache:
+    def __init__(self, feed: ChangeFeed, *, seconds: float, max_sessions: int, max_wallets: int):
+        self._feed = feed
+        self._lock = threading.Lock()
+        self._sessions: TTLCache = TTLCache(max_sessions, seconds)  # token hash -> (account id, ...)
+        self._wallets: TTLCache = TTLCache(max_wallets, seconds)    # account id -> wallet rows
+        # account id -> token hashes stored for it, so a change to one account (sign-out,
+        # settings) evicts its sessions without a scan. Entries the TTL or LRU dropped linger
+        # here until their account changes or the index is rebuilt; popping them is harmless.
+        self._sessions_by_account: dict[int, set[str]] = {}
+        self._max_sessions = max_sessions
+        feed.subscribe(self.changed)
+
+    def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
+        """The account row of a sign-in session (first field: the account id), or None."""
+        return self._through(self._sessions, token_hash, read, self._index_session)
+
+    def wallet(self, account_id: int, read: Callable[[], T]) -> T:
+        return self._through(self._wallets, account_id, read)
+
+    def _index_session(self, token_hash: str, row) -> None:
+        # Called under the lock.
+        if len(self._sessions_by_account) > 2 * self._max_sessions:
+            self._sessions_by_account = {}
+            for key, cached in self._sessions.items():
+                self._sessions_by_account.setdefault(cached[0], set()).add(key)
+        self._sessions_by_account.setdefault(row[0], set()).add(token_hash)
+
+    def _through(self, cache: TTLCache, key, read: Callable[[], T], on_store=None) -> T:
+        with self._lock:
+            value = cache.get(key)
+        if value is not None:
+            return value
+        stamp = self._feed.stamp()
+        value = read()
+        if value is not None:
+            # Checked and stored under the lock that eviction takes: a change heard after the
+            # read began either stops the store or, heard later, evicts what was stored.
+            with self._lock:
+                if self._feed.unchanged_since(stamp):
+                    cache[key] = value
+                    if on_store is not None:
+                        on_store(key, value)
+        return value
+
+    def changed(self, table, account_id) -> None:
+        """Called by the feed for every change (and with EVERYTHING when changes were missed)."""
+        with self._lock:
+            if table is EVERYTHING:
+                self._sessions.clear()
+                self._sessions_by_account.clear()
+                self._wallets.clear()
+            elif table in ("rates", "currencies") or account_id is EVERYTHING:
+                self._wallets.clear()
+                if table in ("accounts", "login_sessions"):
+                    self._sessions.clear()
+                    self._sessions_by_account.clear()
+            elif table == "balances":
+                self._wallets.pop(account_id, None)
+            elif table in ("accounts", "login_sessions"):
+                for token_hash in self._sessions_by_account.pop(account_id, ()):
+                    self._sessions.pop(token_hash, None)
+
+
+class NoCache:
+    """SQLite, or caching turned off: every read goes to the database."""
+
+    def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
+        return read()
+
+    def wallet(self, account_id: int, read: Callable[[], T]) -> T:
+        return read()
+
+
+def current() -> ReadCache | NoCache:
+    return current_app.extensions["dashboard_read_cache"]
+
+
+_WRITE_TARGET = re.compile(r'\s*(?:insert\s+into|update|delete\s+from|truncate(?:\s+table)?)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def _writes_watched_table(statement: str) -> bool:
+    target = _WRITE_TARGET.match(statement)
+    return target is not None and target.group(1).lower() in WATCHED_TABLES
+
+
+def init_app(app: Flask, engine) -> None:
+    """engine: the app's main (writing) engine."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    seconds = app.config["READ_CACHE_SECONDS"]
+    if not uri.startswith("postgresql") or seconds <= 0:
+        app.extensions["dashboard_read_cache"] = NoCache()
+        return
+    url = make_url(uri)
+    connect_timeout = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("connect_timeout", 5)
+    feed = feed_for(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout)
+    cache = ReadCache(feed, seconds=seconds, max_sessions=app.config["READ_CACHE_SESSIONS"],
+                      max_wallets=app.config["READ_CACHE_WALLETS"])
+    app.extensions["dashboard_read_cache"] = cache
+    app.extensions["dashboard_change_feed"] = feed
+
+    # Read-your-writes in this process: a write to a watched table through the app's own
+    # engine drops the cache before it commits; other processes hear the notification.
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(conn, cursor, statement, parameters, context, executemany):
+        if _writes_watched_table(statement):
+            conn.info["dashboard_watched_write"] = True
+
+    @event.listens_for(engine, "commit")
+    def _before_commit(conn):
+        if conn.info.pop("dashboard_watched_write", False):
+            feed.changed_here()
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn):
+        conn.info.pop("dashboard_watched_write", None)
+

@@ -1,0 +1,122 @@
+"""Loads one account's balances and the current rates in a single query and values them;
+the wallet page, /api/balance and the exchange-compatible API all read balances this way."""
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from cachetools import LRUCache, cached
+from cachetools.keys import hashkey
+from sqlalchemy import and_, bindparam, select
+
+from dashboard.core.language_choice import format_moment
+from dashboard.core.valuation import JPY, Holding, Valuation, value_holdings
+from dashboard.core.valuation import Rate as RateInput
+from dashboard.models import Balance, Currency, Rate
+from dashboard.read_path import read_cache
+from dashboard.read_path.signed_in import read_connection
+from dashboard.wallet.presentation import present_balance
+
+# Built once, on the tables rather than the mapped classes: constructing a select() per request,
+# and the ORM's per-statement bookkeeping for what are plain columns, were a fifth of a request.
+_currencies, _balances, _rates = Currency.__table__.c, Balance.__table__.c, Rate.__table__.c
+WALLET_QUERY = (
+    select(_currencies.code, _currencies.decimals, _balances.available, _balances.in_use, _rates.jpy_rate, _rates.as_of)
+    .select_from(Currency.__table__)
+    .outerjoin(Balance.__table__, and_(_balances.currency_code == _currencies.code, _balances.account_id == bindparam("account_id")))
+    .outerjoin(Rate.__table__, _rates.currency_code == _currencies.code)
+    .where(_currencies.enabled.is_(True))
+    .order_by(_currencies.display_order, _currencies.code)
+)
+
+ZERO = Decimal(0)
+T = TypeVar("T")
+
+# (code, decimals, available, in use, JPY rate or None, rate's time or None)
+WalletRow = tuple[str, int, Decimal, Decimal, "Decimal | None", "datetime | None"]
+
+
+def wallet_rows(account_id: int) -> tuple[WalletRow, ...]:
+    """Every enabled currency in display order, zero where the account has no balance row: one
+    query whatever the number of currencies, or none while the read cache holds the answer.
+    Immutable and hashable, so it can key a memo."""
+    return read_cache.current().wallet(account_id, lambda: _read_wallet_rows(account_id))
+
+
+def _read_wallet_rows(account_id: int) -> tuple[WalletRow, ...]:
+    return tuple(
+        (code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use, jpy_rate, as_of)
+        for code, decimals, available, in_use, jpy_rate, as_of in read_connection().execute(WALLET_QUERY, {"account_id": account_id})
+    )
+
+
+def value_rows(rows: tuple[WalletRow, ...], *, now: datetime, max_age: timedelta) -> Valuation:
+    holdings, rates = [], {}
+    for code, decimals, available, in_use, jpy_rate, as_of in rows:
+        holdings.append(Holding(code, decimals, available, in_use))
+        if jpy_rate is not None:
+            rates[code] = RateInput(jpy_rate, as_of)
+    return value_holdings(holdings, rates, now=now, max_age=max_age)
+
+
+def _stale_flags(rows: tuple[WalletRow, ...], cutoff: datetime) -> tuple[bool, ...]:
+    """The only part of a wallet's figures that depends on the clock: which rates are older than
+    the cutoff. With the rows, it fixes the whole document."""
+    return tuple(as_of is not None and as_of < cutoff for code, _d, _a, _u, rate, as_of in rows if code != JPY and rate is not None)
+
+
+# The figures change only when a balance or a rate does, while the page asks for them every
+# few seconds; valuing and formatting 14 currencies was a third of a request. The memo is keyed
+# by everything the document is made from (the rows as read, the language, the zone and which
+# rates are stale), so a hit is exactly what computing afresh would give. Bounded: about 20 kB
+# an entry, so at most ~40 MB per worker process.
+_DOCUMENTS = LRUCache(maxsize=2048)
+
+
+@dataclass(eq=False)
+class WalletFigures:
+    """One memoised wallet document, and what is made from it alone (its JSON, its table rows in
+    HTML), each made once when first asked for."""
+
+    document: dict
+    _derived: dict = field(default_factory=dict)
+
+    def derived(self, key, make: Callable[[], T]) -> T:
+        """make()'s answer, kept under key: the caller's key names everything else it depends on."""
+        value = self._derived.get(key)
+        if value is None:  # two threads may both make it; they make the same thing
+            value = self._derived[key] = make()
+        return value
+
+    def with_header(self, show_in_header: bool) -> dict:
+        """The /api/balance document for an account with this header preference."""
+        return self.derived(("document", show_in_header), lambda: {**self.document, "show_in_header": show_in_header})
+
+    def json(self, show_in_header: bool, dumps: Callable[[dict], str]) -> str:
+        return self.derived(("json", show_in_header), lambda: dumps(self.with_header(show_in_header)))
+
+
+@cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())
+def _figures(rows, locale, zone, stale, now, max_age) -> WalletFigures:
+    return WalletFigures(present_balance(
+        value_rows(rows, now=now, max_age=max_age),
+        locale=locale,
+        format_time=functools.partial(format_moment, locale=locale, zone=zone),
+    ))
+
+
+def wallet_figures(account_id: int, *, locale: str, zone: str, max_age: timedelta, now: datetime | None = None) -> WalletFigures:
+    """The /api/balance document of an account (without its header preference), as the
+    database has it now. Shared between requests: never modify what it holds."""
+    now = now or datetime.now(UTC)
+    rows = wallet_rows(account_id)
+    return _figures(rows, locale, zone, _stale_flags(rows, now - max_age), now, max_age)
+
+
+def wallet_document(account_id: int, **kwargs) -> dict:
+    return wallet_figures(account_id, **kwargs).document

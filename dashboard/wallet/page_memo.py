@@ -1,0 +1,77 @@
+"""The wallet page, rendered once per distinct set of inputs and completed per request.
+
+Rendering the page's templates was most of a page request, yet the HTML is the same for every
+request with the same figures, language, address, language prompt and header switch; only the
+CSRF token differs from browser to browser. So the page is rendered once with a placeholder
+for the token, kept with its figures (holdings.WalletFigures), and each request puts its own
+token in. The key names every input; the templates are rendered against stand-ins for the
+per-request objects they must not read (session, g, current_user), which fail loudly, so a
+template change that reads something the key does not name breaks a test instead of showing
+one visitor another's page.
+"""
+from __future__ import annotations
+
+import secrets
+from types import SimpleNamespace
+
+from flask import current_app, render_template, request, session
+from flask_wtf.csrf import generate_csrf
+
+from dashboard.wallet.holdings import WalletFigures
+
+# Random per process, so no text a visitor can put on the page is ever taken for it.
+CSRF_HOLE = "csrf-hole-" + secrets.token_hex(16)
+
+
+class UnkeyedInput(RuntimeError):
+    """A memoised page read something its key does not name."""
+
+
+class _Unkeyed:
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", name)
+
+    def _refuse(self, what: str):
+        raise UnkeyedInput(f"the memoised wallet page read {self._name}{what}: name it in page_memo's key")
+
+    def __getattr__(self, attribute):
+        self._refuse("." + attribute)
+
+    def __getitem__(self, key):
+        self._refuse(f"[{key!r}]")
+
+    def __bool__(self):
+        self._refuse(" as a condition")
+
+    def __iter__(self):
+        self._refuse(" as a sequence")
+
+    def __str__(self):
+        self._refuse(" as text")
+
+
+def app_identity() -> object:
+    """A key part naming this app: an object of its own rather than id(app), which a later app
+    could reuse once this one is gone (tests make hundreds) while memoised keys still hold it."""
+    return current_app.extensions.setdefault("dashboard_memo_identity", object())
+
+
+def render_wallet_page(template: str, figures: WalletFigures, *, locale: str, prompt: str | None, show_in_header: bool) -> str:
+    # A query string (any number of variants) or a flashed message (once only): render afresh.
+    if request.query_string or session.get("_flashes"):
+        return render_template(template)
+    key = (
+        "page", template, app_identity(), request.script_root, request.path, request.endpoint,
+        locale, prompt, show_in_header, current_app.config["REFRESH_SECONDS"],
+    )
+    shell = figures.derived(key, lambda: render_template(
+        template,
+        csrf_token=lambda: CSRF_HOLE,
+        request=SimpleNamespace(endpoint=request.endpoint, path=request.path),
+        session=_Unkeyed("session"),
+        g=_Unkeyed("g"),
+        current_user=_Unkeyed("current_user"),
+        get_flashed_messages=lambda *args, **kwargs: [],
+    ))
+    # generate_csrf's token is URL-safe base64 and dots: nothing to escape in HTML.
+    return shell.replace(CSRF_HOLE, generate_csrf())

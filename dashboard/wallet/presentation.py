@@ -1,0 +1,64 @@
+"""Turns a Valuation into the figures the page and /api/balance show: exact strings plus the
+same figures formatted for a locale, so the browser never re-implements the filters."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from dashboard.core.formatting import amount, cut_decimal_zero, number, plain
+from dashboard.core.valuation import Valuation
+
+
+def _exact(value) -> str | None:
+    return None if value is None else plain(value)
+
+
+def _jpy(value, locale: str) -> str | None:
+    # The source template: ¥ {{ v | number | cut_decimal_zero }}
+    return None if value is None else cut_decimal_zero(number(value, locale=locale))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def present_net_assets(valuation: Valuation, locale: str) -> str:
+    """The Net Assets figure: ¥ {{ net_assets | number(1) | cut_decimal_zero }}"""
+    return cut_decimal_zero(number(valuation.net_assets_jpy, 1, locale=locale))
+
+
+def present_balance(valuation: Valuation, *, locale: str, format_time) -> dict:
+    """The /api/balance document but for the account's header preference; format_time renders a
+    datetime in the page's zone and language."""
+    rows = []
+    for row in valuation.holdings:
+        rows.append(
+            {
+                "currency": row.currency,
+                "available": _exact(row.available),
+                "in_use": _exact(row.in_use),
+                "rate_jpy": _exact(row.rate_jpy),
+                "rate_as_of": _iso(row.rate_as_of),
+                "available_jpy": _exact(row.available_jpy),
+                "in_use_jpy": _exact(row.in_use_jpy),
+                "missing_rate": row.missing_rate,
+                "stale": row.stale,
+                "formatted": {
+                    "code": row.currency.upper(),
+                    "available": amount(row.available, row.decimals, locale=locale),
+                    "in_use": amount(row.in_use, row.decimals, locale=locale),
+                    "available_jpy": _jpy(row.available_jpy, locale),
+                    "in_use_jpy": _jpy(row.in_use_jpy, locale),
+                    "rate_jpy": _jpy(row.rate_jpy, locale),
+                },
+            }
+        )
+    return {
+        "net_assets": {"jpy": plain(valuation.net_assets_jpy), "formatted": present_net_assets(valuation, locale)},
+        "complete": valuation.complete,
+        "missing_rates": list(valuation.missing_rates),
+        "stale": valuation.stale,
+        "rates_as_of": _iso(valuation.rates_as_of),
+        "rates_as_of_formatted": format_time(valuation.rates_as_of) if valuation.rates_as_of else None,
+        "locale": locale,
+        "balances": rows,
+    }
