@@ -85,7 +85,7 @@ def test_english_browser_on_the_japanese_page(live_server, demo, new_page):
     screenshot(page, "wallet-en")
     switch_to(page, "日本語")
     assert html_lang(page) == "ja"
-    assert page.get_by_role("heading", name="純資産").is_visible()
+    assert page.get_by_role("heading", name="総資産").is_visible()
     assert page.locator('[data-field="net_assets"]').inner_text() == en_figure
     screenshot(page, "wallet-ja")
     prompt = page.get_by_role("region", name="Show in English?")
