@@ -181,11 +181,18 @@ def safe_return_path(value: object, default: str = "/") -> str:
     return default
 
 
+# Japanese text takes full-width parentheses, which carry their own spacing (GLOSSARY.md).
+ZONE_PARENTHESES = {"ja": ("（", "）")}
+
+
 @functools.lru_cache(maxsize=256)
 def format_moment(moment, locale: str, zone: str) -> str:
-    """moment in zone, in locale's words, with the zone named: '2018/01/26 23:59:59 (日本標準時)'."""
+    """moment in zone, in locale's words, with the zone named: '2018/01/26 23:59:59（日本標準時）',
+    'Jan 26, 2018, 11:59:59 PM (Japan Standard Time)'."""
     # Memoised: rates change a few times a minute while pages are rendered many times a second.
     from babel.dates import format_datetime, get_timezone
 
     tz = get_timezone(zone)
-    return f"{format_datetime(moment, 'medium', tzinfo=tz, locale=locale)} ({format_datetime(moment, 'zzzz', tzinfo=tz, locale=locale)})"
+    opening, closing = ZONE_PARENTHESES.get(locale, (" (", ")"))
+    return f"{format_datetime(moment, 'medium', tzinfo=tz, locale=locale)}{opening}{format_datetime(moment, 'zzzz', tzinfo=tz, locale=locale)}{closing}"
+

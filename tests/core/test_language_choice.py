@@ -1,5 +1,6 @@
 """Tests for dashboard.core.language_choice: locale choice, switch prompt and return-path safety."""
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,6 +12,7 @@ from dashboard.core.language_choice import (
     SUPPORTED,
     best_match,
     choose_locale,
+    format_moment,
     parse_language,
     safe_return_path,
     should_prompt,
@@ -351,3 +353,9 @@ def test_safe_return_path_property(value):
     parts = urlsplit(got)
     assert not parts.scheme
     assert not parts.netloc
+
+
+def test_a_moment_names_its_zone_in_each_languages_parentheses():
+    moment = datetime(2018, 1, 26, 14, 59, 59, tzinfo=UTC)
+    assert format_moment(moment, "ja", "Asia/Tokyo") == "2018/01/26 23:59:59（日本標準時）"
+    assert format_moment(moment, "en", "Asia/Tokyo").endswith("PM (Japan Standard Time)")

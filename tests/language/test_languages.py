@@ -153,4 +153,4 @@ def test_numbers_and_times_follow_the_language(client, demo):
     ja = client.get("/").get_data(as_text=True)
     figure = re.compile(r'data-field="net_assets">([^<]+)<')
     assert figure.search(en).group(1) == figure.search(ja).group(1)
-    assert "(Japan Standard Time)" in en and "(日本標準時)" in ja
+    assert " (Japan Standard Time)" in en and "（日本標準時）" in ja and "(日本標準時)" not in ja
