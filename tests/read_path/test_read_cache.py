@@ -2,29 +2,14 @@
 whoever makes it, is seen; when in doubt (no feed), nothing is cached."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import create_engine, text
-from tests_support import count_queries
+from tests_support import count_queries, wait_until
 
 from dashboard.read_path.change_feed import EVERYTHING
 from dashboard.read_path.read_cache import NoCache, ReadCache, _writes_watched_table
-
-WAIT_SECONDS = 15
-
-
-def wait_until(condition, what: str):
-    """Polls: notifications arrive asynchronously. Not a timing assertion; the bound only stops a
-    broken feed from hanging the suite."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"not seen within {WAIT_SECONDS} s: {what}")
-
 
 # LISTEN/NOTIFY is PostgreSQL's: these run there only (the backend fixture, overridden);
 # SQLite is tested for having no cache.
