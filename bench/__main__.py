@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import psycopg
 
-from . import load, queries, report, schema, signin, wrk
+from . import load, queries, report, schema, signin, sqlite_site, ticker, wrk
 from .server import Workers, serve
 
 QUICK_SIZES = (1000, 20_000)
@@ -55,10 +55,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=_positive(int), default=5, help="rounds over every app and page; medians are reported (default 5)")
     parser.add_argument("--warmup", type=_not_negative, default=2.0, help="seconds of unmeasured load on each target before the rounds (default 2)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: sizes 1000,20000, one round of 3 s measurements")
-    parser.add_argument("--workers", type=_positive(int), default=2, help="gunicorn workers, for both apps (default 2)")
-    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"), help="default gthread")
-    parser.add_argument("--threads", type=_positive(int), default=2, help="threads per gthread worker (default 2)")
-    parser.add_argument("--connections", type=_positive(int), default=4, help="wrk connections (default 4: one per worker thread)")
+    # The README's production command: `gunicorn --workers 2 "dashboard:create_app()"`, sync workers.
+    parser.add_argument("--workers", type=_positive(int), default=2, help="gunicorn workers, for every app (default 2)")
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"), help="default sync, gunicorn's own default")
+    parser.add_argument("--threads", type=_positive(int), default=1, help="threads per gthread worker (default 1)")
+    parser.add_argument("--connections", type=_positive(int), default=16, help="wrk connections (default 16)")
+    parser.add_argument("--no-sqlite", action="store_true", help="leave out the SQLite default")
     parser.add_argument("--reload", action="store_true", help="load every size again even when its schema already holds it")
     parser.add_argument("--schema-prefix", default="bench", help="schemas are <prefix>_<size> (default bench)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
@@ -96,13 +98,31 @@ class Target:
     url: str
     cookie: str | None
     connections: int
+    headers: tuple[tuple[str, str], ...] = ()
+    ticker: object | None = None  # a Site whose rates move five times a second while measured
+
+
+@dataclass(frozen=True)
+class Site:
+    """One served dashboard: PostgreSQL at a size (read cache on, or off), or the SQLite default."""
+
+    key: str          # figure names start with it: "1000", "1000_uncached", "sqlite"
+    note: str         # label: " @ 1,000", " @ 1,000, cache off", " on SQLite"
+    environment: dict
+    email: str
+    password: str
+    ticker_connect: object = None  # a DB-API connect() for the ticker, where the ticker is measured
+    sqlite: bool = False
 
 
 def measure(target: Target, seconds: float) -> wrk.Result:
-    result = wrk.run(target.label, target.url, seconds=seconds, connections=target.connections, cookie=target.cookie)
+    moving = ticker.moving_rates(target.ticker.ticker_connect, sqlite=target.ticker.sqlite) if target.ticker else contextlib.nullcontext()
+    with moving:
+        result = wrk.run(target.label, target.url, seconds=seconds, connections=target.connections,
+                         cookie=target.cookie, headers=dict(target.headers))
     if result.errors:
         raise RuntimeError(f"{target.label}: {result.errors} failed requests; the figures would be meaningless")
-    print(f"  {target.label:<44} {result.rps:>7.0f} req/s   p50 {result.p50_ms:7.2f} ms   p99 {result.p99_ms:7.2f} ms")
+    print(f"  {target.label:<52} {result.rps:>7.0f} req/s   p50 {result.p50_ms:7.2f} ms   p99 {result.p99_ms:7.2f} ms")
     return result
 
 
@@ -124,23 +144,35 @@ def best_result(results: list[wrk.Result]) -> dict:
     }
 
 
-# The dashboard is served twice per size (report.VARIANTS): as configured by default (the read
-# cache on, so a request whose figures did not change since the last one sends no SQL), and with
-# the cache off (every request reads PostgreSQL), which is what a request costs when its figures
-# changed.
+# The dashboard on PostgreSQL is served twice per size (report.VARIANTS): as configured by
+# default (the read cache on, so a request whose figures did not change since the last one sends
+# no SQL), and with the cache off (every request reads PostgreSQL), which is what a request
+# costs when its figures changed.
 SETTINGS = {"": {}, "_uncached": {"READ_CACHE_SECONDS": "0"}}  # by report.VARIANTS' suffix
-KINDS = ("api_balance", "wallet_page", "api_balance_alone")
 
 
-def dashboard_targets(size: int, base: str, suffix: str, note: str, args) -> list[Target]:
-    email = load.bench_email(load.middle_account(size))
-    cookie = signin.sign_in(base, email, load.BENCH_PASSWORD)
-    return [
-        Target(f"{size}:api_balance{suffix}", f"GET /api/balance @ {size:,}{note}", f"{base}/api/balance", cookie, args.connections),
-        Target(f"{size}:wallet_page{suffix}", f"GET / (wallet page) @ {size:,}{note}", f"{base}/", cookie, args.connections),
-        # One connection: the request's own latency, without queueing behind the others.
-        Target(f"{size}:api_balance_alone{suffix}", f"GET /api/balance @ {size:,}{note}, 1 conn.", f"{base}/api/balance", cookie, 1),
+def site_targets(site: Site, base: str, args, *, measure_ticker: bool) -> list[Target]:
+    cookie = signin.sign_in(base, site.email, site.password)
+    etag = signin.current_etag(base, cookie)
+    note, key = site.note, site.key
+    targets = [
+        Target(f"{key}:api_balance", f"GET /api/balance{note}", f"{base}/api/balance", cookie, args.connections),
+        Target(f"{key}:wallet_page", f"GET / (wallet page){note}", f"{base}/", cookie, args.connections),
+        # The page's refresh when nothing changed: it sends the ETag of the body it has.
+        Target(f"{key}:api_304", f"GET /api/balance, If-None-Match{note}", f"{base}/api/balance", cookie,
+               args.connections, (("If-None-Match", etag),)),
     ]
+    if not site.sqlite:
+        # One connection: the request's own latency, without queueing behind the others.
+        targets.append(Target(f"{key}:api_balance_alone", f"GET /api/balance{note}, 1 conn.", f"{base}/api/balance", cookie, 1))
+    if measure_ticker:
+        targets += [
+            Target(f"{key}:api_balance_ticker", f"GET /api/balance{note}, rates moving", f"{base}/api/balance", cookie,
+                   args.connections, ticker=site),
+            Target(f"{key}:wallet_page_ticker", f"GET / (wallet page){note}, rates moving", f"{base}/", cookie,
+                   args.connections, ticker=site),
+        ]
+    return targets
 
 
 def run(args) -> dict:
@@ -154,28 +186,46 @@ def run(args) -> dict:
         "duration": args.duration,
         "rounds": args.rounds,
         "sizes": {},
+        "targets": {},
+        "labels": {},
     }
     prepared = {size: prepare(size, args) for size in args.sizes}
+    sites: list[tuple[Site, bool]] = []
+    smallest = min(args.sizes)
+    for size, data in prepared.items():
+        email = load.bench_email(load.middle_account(size))
+        for suffix, note in report.VARIANTS:
+            environment = {**schema.app_environment(data["schema"]), **SETTINGS[suffix]}
+            name = data["schema"]
+            site = Site(f"{size}{suffix}", f" @ {size:,}{note}", environment, email, load.BENCH_PASSWORD,
+                        ticker_connect=lambda name=name: schema.connect(name))
+            sites.append((site, size == smallest and not suffix))
+    if not args.no_sqlite:
+        path = sqlite_site.prepare()
+        site = Site("sqlite", " on SQLite", sqlite_site.environment_for(path), sqlite_site.DEMO_EMAIL,
+                    sqlite_site.DEMO_PASSWORD, ticker_connect=ticker.sqlite_connect(str(path)), sqlite=True)
+        sites.append((site, True))
     print(f"\nserving under gunicorn, {workers.describe()} each; wrk {args.connections} connections, {args.duration:g} s per measurement")
     # Every app is up at once and each round visits them all in turn, so every ratio compares
     # figures taken minutes apart at most, under the same background load.
     with contextlib.ExitStack() as servers:
         bare_url = servers.enter_context(serve("bench.bare_app:create_app()", workers))
         targets = [Target("bare", "bare Flask", f"{bare_url}/", None, args.connections)]
-        for size, data in prepared.items():
-            for suffix, note in report.VARIANTS:
-                environment = {**schema.app_environment(data["schema"]), **SETTINGS[suffix]}
-                base = servers.enter_context(serve("dashboard:create_app()", workers, environment))
-                targets += dashboard_targets(size, base, suffix, note, args)
+        for site, measure_ticker in sites:
+            base = servers.enter_context(serve("dashboard:create_app()", workers, site.environment))
+            targets += site_targets(site, base, args, measure_ticker=measure_ticker)
         if args.warmup > 0:
             for target in targets:
-                wrk.run("warm-up", target.url, seconds=args.warmup, connections=target.connections, cookie=target.cookie)
+                wrk.run("warm-up", target.url, seconds=args.warmup, connections=target.connections,
+                        cookie=target.cookie, headers=dict(target.headers))
         runs: dict[str, list[wrk.Result]] = {target.key: [] for target in targets}
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number}/{args.rounds}")
             for target in targets:
                 runs[target.key].append(measure(target, args.duration))
-    figures["bare"] = best_result(runs["bare"])
+    figures["labels"] = {target.key: target.label for target in targets}
+    figures["targets"] = {target.key: best_result(runs[target.key]) for target in targets}
+    figures["bare"] = figures["targets"]["bare"]
     for size, data in prepared.items():
         email = load.bench_email(load.middle_account(size))
         counted = {
@@ -185,7 +235,6 @@ def run(args) -> dict:
         figures["sizes"][size] = {
             **data,
             "signed_in_as": email,
-            **{kind + suffix: best_result(runs[f"{size}:{kind}{suffix}"]) for kind in KINDS for suffix, _note in report.VARIANTS},
             "queries": {
                 suffix: {path: {"statements": len(c.statements), "round_trips": len(c.round_trips)} for path, c in count.items()}
                 for suffix, count in counted.items()

@@ -25,6 +25,7 @@ INNER = "BENCH_UNDER_CALLGRIND"
 TARGETS = (
     ("bare Flask app", "bare", "/"),
     ("GET /api/balance", "dashboard", "/api/balance"),
+    ("GET /api/balance, If-None-Match (304)", "dashboard", "/api/balance?conditional"),
     ("GET / (wallet page)", "dashboard", "/"),
     ("GET /api/balance, cache off", "uncached", "/api/balance"),
     ("GET / (wallet page), cache off", "uncached", "/"),
@@ -56,14 +57,18 @@ def _count_inside(schema: str, requests: int) -> None:
         raise SystemExit("the read cache's change feed did not start listening")
     for index, (_label, app, path) in enumerate(TARGETS):
         client = clients[app]
+        headers, expected = {}, 200
+        if path.endswith("?conditional"):  # the page's refresh when nothing changed
+            path = path.removesuffix("?conditional")
+            headers, expected = {"If-None-Match": client.get(path).headers["ETag"]}, 304
         for _ in range(20):
-            client.get(path)
+            client.get(path, headers=headers)
         gc.collect()
         gc.freeze()  # a full collection of the start-up objects would land on one target at random
         subprocess.run(["callgrind_control", "--dump=before", str(os.getpid())], check=True, capture_output=True)
         for _ in range(requests):
-            if client.get(path).status_code != 200:
-                raise SystemExit(f"GET {path} did not answer 200")
+            if client.get(path, headers=headers).status_code != expected:
+                raise SystemExit(f"GET {path} did not answer {expected}")
         subprocess.run(["callgrind_control", f"--dump=target-{index}", str(os.getpid())], check=True, capture_output=True)
 
 

@@ -55,3 +55,14 @@ def sign_in(base_url: str, email: str, password: str) -> str:
         if response.headers.get("Set-Cookie"):
             raise RuntimeError("the replayed session cookie is answered with a new one; the bench would measure that")
     return cookie
+
+
+def current_etag(base_url: str, cookie: str) -> str:
+    """The ETag of the account's /api/balance now, as the page's script keeps it between refreshes."""
+    request = urllib.request.Request(f"{base_url}/api/balance", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        etag = response.headers.get("ETag")
+    if not etag:
+        raise RuntimeError("/api/balance sent no ETag")
+    return etag

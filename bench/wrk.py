@@ -60,13 +60,16 @@ def parse(name: str, output: str) -> Result:
 USER_AGENT = "dashboard-bench/1 (wrk)"
 
 
-def run(name: str, url: str, *, seconds: float, connections: int, threads: int = 1, cookie: str | None = None) -> Result:
+def run(name: str, url: str, *, seconds: float, connections: int, threads: int = 1, cookie: str | None = None,
+        headers: dict[str, str] | None = None) -> Result:
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"the bench only drives 127.0.0.1, not {url}")
-    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
+    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s",
                "-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+    for header, value in (headers or {}).items():
+        command += ["-H", f"{header}: {value}"]
     command.append(url)
     # wrk stops itself after -d; the timeout only guards against a hung wrk.
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)

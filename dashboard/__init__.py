@@ -47,9 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from dashboard import security
     from dashboard.language import i18n
-    from dashboard.read_path import read_cache, signed_in
+    from dashboard.read_path import read_cache, session_cookie, signed_in
 
     signed_in.init_app(app)
+    session_cookie.init_app(app)
     with app.app_context():
         read_cache.init_app(app, db.engine)
     i18n.init_app(app)

@@ -63,6 +63,8 @@ def from_environment() -> dict:
         "READ_CACHE_SECONDS": _int("READ_CACHE_SECONDS", 60),
         "READ_CACHE_SESSIONS": _int("READ_CACHE_SESSIONS", 100_000),
         "READ_CACHE_WALLETS": _int("READ_CACHE_WALLETS", 20_000),
+        # Verified session cookies remembered per process (session_cookie.py); 0 verifies every one.
+        "READ_CACHE_COOKIES": _int("READ_CACHE_COOKIES", 20_000),
         "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
         "PREFERRED_URL_SCHEME": "https" if https else "http",

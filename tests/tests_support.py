@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 from sqlalchemy import event
 
@@ -118,3 +119,19 @@ def drop_read_cache(app) -> None:
     cache = app.extensions["dashboard_read_cache"]
     if hasattr(cache, "changed"):
         cache.changed(EVERYTHING, EVERYTHING)
+
+
+WAIT_SECONDS = 15
+
+
+def wait_until(condition, what: str):
+    """Polls: notifications arrive asynchronously. Not a timing assertion; the bound only stops a
+    broken feed from hanging the suite."""
+    import pytest
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    pytest.fail(f"not seen within {WAIT_SECONDS} s: {what}")

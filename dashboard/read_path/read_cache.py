@@ -1,10 +1,12 @@
 """Recently read sign-in sessions and wallets, kept in this process while the database says
 they are unchanged (change_feed.py), so a signed-in request usually sends no SQL at all.
 
-Only on PostgreSQL, whose triggers announce every change; with SQLite, or with
-READ_CACHE_SECONDS = 0, every request reads the database. Whatever goes wrong, the worst case
-is a cache miss: nothing is stored unless the feed is listening, a read that raced a change
-is not stored, losing the feed drops everything, and no entry outlives READ_CACHE_SECONDS.
+On PostgreSQL, triggers announce every change (change_feed.py); on a SQLite file, every lookup
+first asks SQLite whether anything was committed since (sqlite_feed.py). With an in-memory
+SQLite database, or READ_CACHE_SECONDS = 0, every request reads the database. Whatever goes
+wrong, the worst case is a cache miss: nothing is stored unless the feed is listening, a read
+that raced a change is not stored, losing the feed drops everything, and no entry outlives
+READ_CACHE_SECONDS.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from dashboard.read_path.change_feed import EVERYTHING, ChangeFeed, feed_for
+from dashboard.read_path.sqlite_feed import SqliteDataVersion
 
 T = TypeVar("T")
 
@@ -36,6 +39,8 @@ class ReadCache:
         # here until their account changes or the index is rebuilt; popping them is harmless.
         self._sessions_by_account: dict[int, set[str]] = {}
         self._max_sessions = max_sessions
+        # SQLite's feed is asked before each lookup; PostgreSQL's tells us from its own thread.
+        self._poll = getattr(feed, "poll", None)
         feed.subscribe(self.changed)
 
     def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
@@ -54,6 +59,8 @@ class ReadCache:
         self._sessions_by_account.setdefault(row[0], set()).add(token_hash)
 
     def _through(self, cache: TTLCache, key, read: Callable[[], T], on_store=None) -> T:
+        if self._poll is not None:
+            self._poll()
         with self._lock:
             value = cache.get(key)
         if value is not None:
@@ -90,7 +97,7 @@ class ReadCache:
 
 
 class NoCache:
-    """SQLite, or caching turned off: every read goes to the database."""
+    """An in-memory SQLite database, or caching turned off: every read goes to the database."""
 
     def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
         return read()
@@ -115,10 +122,15 @@ def init_app(app: Flask, engine) -> None:
     """engine: the app's main (writing) engine."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     seconds = app.config["READ_CACHE_SECONDS"]
+    url = make_url(uri)
+    if seconds > 0 and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        app.extensions["dashboard_read_cache"] = ReadCache(
+            SqliteDataVersion(url.database), seconds=seconds,
+            max_sessions=app.config["READ_CACHE_SESSIONS"], max_wallets=app.config["READ_CACHE_WALLETS"])
+        return
     if not uri.startswith("postgresql") or seconds <= 0:
         app.extensions["dashboard_read_cache"] = NoCache()
         return
-    url = make_url(uri)
     connect_timeout = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("connect_timeout", 5)
     feed = feed_for(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout)
     cache = ReadCache(feed, seconds=seconds, max_sessions=app.config["READ_CACHE_SESSIONS"],

@@ -1,6 +1,8 @@
 """The wallet page and the "Show in header" switch's no-JavaScript form."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -43,6 +45,17 @@ def balance_rows() -> Markup:
 
 def current_balance_json() -> str:
     return current_figures().json(current_user.show_net_assets_in_header, _compact_json)
+
+
+def current_balance_etag() -> str:
+    """A strong validator of /api/balance's body: a digest of its exact bytes, so it changes
+    with any figure, the language and the switches, and is made once per memoised document."""
+    show_in_header = current_user.show_net_assets_in_header
+    figures = current_figures()
+    return figures.derived(
+        ("etag", show_in_header),
+        lambda: hashlib.sha256(figures.json(show_in_header, _compact_json).encode()).hexdigest()[:32],
+    )
 
 
 def _compact_json(document: dict) -> str:

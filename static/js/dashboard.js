@@ -58,16 +58,23 @@ function renderFigures(balance) {
 }
 
 let lastBalance = null;
+let lastEtag = null;
 
 async function refresh() {
   const status = document.getElementById("refresh-status");
   try {
-    const response = await fetch(body.dataset.balanceUrl, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
+    // Most refreshes find nothing changed: the server answers our last ETag with a bodiless 304,
+    // and the page (and its live region) stays as it is.
+    const headers = { Accept: "application/json" };
+    if (lastEtag !== null && lastBalance !== null) headers["If-None-Match"] = lastEtag;
+    const response = await fetch(body.dataset.balanceUrl, { headers, credentials: "same-origin" });
+    if (response.status === 304) {
+      if (status) status.hidden = true;
+      return;
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     lastBalance = await response.json();
+    lastEtag = response.headers.get("ETag");
     renderFigures(lastBalance);
     if (status) status.hidden = true;
   } catch (error) {
@@ -97,6 +104,7 @@ function setupHeaderSwitch() {
       if (lastBalance === null) await refresh();
       if (lastBalance !== null) {
         lastBalance.show_in_header = wanted;
+        lastEtag = null;  // the server's document changed with the switch
         renderHeader(lastBalance);
       }
     } catch (error) {

@@ -2,29 +2,15 @@
 whoever makes it, is seen; when in doubt (no feed), nothing is cached."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import create_engine, text
-from tests_support import count_queries
+from sqlalchemy.engine import make_url
+from tests_support import count_queries, wait_until
 
 from dashboard.read_path.change_feed import EVERYTHING
 from dashboard.read_path.read_cache import NoCache, ReadCache, _writes_watched_table
-
-WAIT_SECONDS = 15
-
-
-def wait_until(condition, what: str):
-    """Polls: notifications arrive asynchronously. Not a timing assertion; the bound only stops a
-    broken feed from hanging the suite."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"not seen within {WAIT_SECONDS} s: {what}")
-
 
 # LISTEN/NOTIFY is PostgreSQL's: these run there only (the backend fixture, overridden);
 # SQLite is tested for having no cache.
@@ -57,12 +43,40 @@ def jpy_available(signed_in) -> Decimal:
 
 
 @on_sqlite
-def test_sqlite_has_no_cache_and_reads_every_time(app, signed_in):
-    assert isinstance(app.extensions["dashboard_read_cache"], NoCache)
+def test_sqlite_caches_while_nothing_was_committed(app, signed_in):
+    assert isinstance(app.extensions["dashboard_read_cache"], ReadCache)
     signed_in.get("/api/balance")
     with count_queries(app) as statements:
-        signed_in.get("/api/balance")
-    assert len(statements) == 2
+        assert signed_in.get("/api/balance").status_code == 200
+        assert signed_in.get("/").status_code == 200
+    assert statements == []  # SQLite was asked only `PRAGMA data_version`, on its own connection
+
+
+@on_sqlite
+def test_sqlite_sees_a_commit_by_another_process_on_the_next_request(app, signed_in):
+    import sqlite3
+
+    before = jpy_available(signed_in)
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    with sqlite3.connect(path) as other:  # not the app's engine: only the file can tell
+        other.execute(
+            "UPDATE balances SET available = ? WHERE currency_code = 'jpy' "
+            "AND account_id = (SELECT id FROM accounts WHERE email = 'demo@example.com')", (str(before + 1),))
+    assert jpy_available(signed_in) == before + 1  # at once: asked before every lookup, no waiting
+
+
+@on_sqlite
+def test_sqlite_sees_the_apps_own_write_at_once(app, signed_in):
+    assert signed_in.get("/api/balance").get_json()["show_in_header"] is True
+    assert signed_in.post("/api/preferences", json={"show_in_header": False}).status_code == 200
+    assert signed_in.get("/api/balance").get_json()["show_in_header"] is False
+
+
+def test_an_in_memory_sqlite_database_is_not_cached():
+    from conftest import make_app
+
+    app = make_app("sqlite://")
+    assert isinstance(app.extensions["dashboard_read_cache"], NoCache)
 
 
 def test_turned_off_by_configuration(backend, database_urls):
