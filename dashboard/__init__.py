@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or config_module.DEV_SECRET_KEY
     config_module.check_production_safety(app.config)
     config_module.check_display_zone(app.config)
+    config_module.check_browser_language(app.config)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -46,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
 
     from dashboard import security
-    from dashboard.language import i18n
+    from dashboard.language import i18n, sign_in
     from dashboard.read_path import read_cache, session_cookie, signed_in
 
     signed_in.init_app(app)
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         read_cache.init_app(app, db.engine)
     i18n.init_app(app)
+    sign_in.init_app(app)
     security.init_app(app)
 
     from dashboard.accounts.views import bp as auth_bp

@@ -55,6 +55,9 @@ def from_environment() -> dict:
         # Every form and JSON body here is tiny; a 1 MB field is refused before it is parsed.
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LANGUAGE", "ja"),
+        # "prompt": pages are in the visitor's choice, else DEFAULT_LANGUAGE, and a browser that
+        # prefers the other language is asked; "follow": pages follow the browser, no prompt.
+        "BROWSER_LANGUAGE": env.get("BROWSER_LANGUAGE") or "prompt",
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE", "Asia/Tokyo"),
         "RATE_MAX_AGE": timedelta(minutes=_int("RATE_MAX_AGE_MINUTES", 15)),
         "REFRESH_SECONDS": _int("REFRESH_SECONDS", 30),
@@ -80,6 +83,20 @@ def check_display_zone(config) -> None:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ConfigurationError(f"DISPLAY_TIMEZONE is not a time zone name such as Asia/Tokyo: {zone!r}") from None
+
+
+def check_browser_language(config) -> None:
+    """A misspelt BROWSER_LANGUAGE must stop the start, not quietly pick one behaviour."""
+    from dashboard.core.language_choice import FOLLOW, PROMPT, parse_browser_setting
+
+    try:
+        parse_browser_setting(config.get("BROWSER_LANGUAGE"))
+    except ValueError:
+        raise ConfigurationError(
+            f"BROWSER_LANGUAGE must be {PROMPT!r} (pages in the visitor's choice or DEFAULT_LANGUAGE, "
+            f"with a prompt offering the browser's language) or {FOLLOW!r} (pages follow the "
+            f"browser's language, no prompt), got {config.get('BROWSER_LANGUAGE')!r}"
+        ) from None
 
 
 def check_production_safety(config) -> None:

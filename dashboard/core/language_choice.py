@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 SUPPORTED = ("ja", "en")
@@ -107,40 +108,69 @@ def best_match(accept_language: str | None, supported=SUPPORTED) -> str | None:
     return wanted[ranked[0][2]]
 
 
-def choose_locale(
+# BROWSER_LANGUAGE: "prompt" keeps the site's language until the visitor chooses and offers the
+# browser's own in a prompt (the source page's behaviour); "follow" lets the browser's language
+# pick the page at once and never prompts (the behaviour before the prompt existed).
+PROMPT = "prompt"
+FOLLOW = "follow"
+BROWSER_LANGUAGE_SETTINGS = (PROMPT, FOLLOW)
+
+# Values of the prompt cookie: "never" is kept for 400 days, "no" only until the browser closes.
+NEVER = "never"
+NOT_NOW = "no"
+
+
+@dataclass(frozen=True)
+class AccountLanguage:
+    """What a signed-in account has saved: its language (or None) and whether it said "never"."""
+
+    language: str | None = None
+    never_prompt: bool = False
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The page's language, and the browser's language to offer in the prompt (None: no prompt)."""
+
+    page: str
+    prompt: str | None = None
+
+
+def parse_browser_setting(value: object) -> str:
+    """The BROWSER_LANGUAGE setting, or ValueError naming the two accepted values."""
+    if value in BROWSER_LANGUAGE_SETTINGS:
+        return value
+    raise ValueError(f"BROWSER_LANGUAGE must be {PROMPT!r} or {FOLLOW!r}, got {value!r}")
+
+
+def choose_language(
     *,
+    accept_language: str | None,
     cookie: str | None,
-    account: str | None,
-    accept_language: str | None,
+    prompt_cookie: str | None,
+    account: AccountLanguage | None,
     default: str = DEFAULT,
-) -> str:
-    """Pick the page language: account preference, cookie, browser, then default."""
-    # The signed-in account's preference beats the cookie because it is the
-    # durable, deliberate choice; a cookie may be stale from another user or
-    # an old visit on a shared machine.
-    for candidate in (parse_language(account), parse_language(cookie), best_match(accept_language)):
-        if candidate is not None:
-            return candidate
-    return parse_language(default) or DEFAULT
+    browser_setting: str = PROMPT,
+) -> LanguageChoice:
+    """Which language the page is in and whether to offer the browser's language.
 
-
-def should_prompt(
-    *,
-    page_locale: str,
-    accept_language: str | None,
-    never_cookie: bool,
-    dismissed_for_session: bool,
-    account_never: bool = False,
-) -> str | None:
-    """Return the browser's language to offer switching to, or None for no prompt."""
-    # Respect an explicit "never"/"not now" before even looking at the header.
-    if never_cookie or account_never or dismissed_for_session:
-        return None
+    The visitor's explicit choice (the signed-in account's saved language, else this browser's
+    cookie from the switcher or a "Yes") decides; without one the site's language does, and the
+    browser's language is only offered, never imposed. `account` is None when signed out.
+    """
+    setting = parse_browser_setting(browser_setting)
+    # The account beats the cookie: it is the durable, deliberate choice, while a cookie may be
+    # left from another person or an old visit on a shared machine.
+    explicit = parse_language(account.language if account else None) or parse_language(cookie)
+    site = parse_language(default) or DEFAULT
     browser = best_match(accept_language)
-    if browser is None:
-        return None
-    current = parse_language(page_locale)
-    return browser if browser != current else None
+    if setting == FOLLOW:
+        return LanguageChoice(page=explicit or browser or site)
+    page = explicit or site
+    dismissed = prompt_cookie in (NEVER, NOT_NOW) or bool(account and account.never_prompt)
+    if explicit is not None or dismissed or browser is None or browser == page:
+        return LanguageChoice(page=page)
+    return LanguageChoice(page=page, prompt=browser)
 
 
 def _looks_local(path: str) -> bool:

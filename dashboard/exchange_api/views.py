@@ -8,10 +8,12 @@ from dashboard.exchange_api.auth import refused, signed
 from dashboard.exchange_api.format import balance_fields
 from dashboard.exchange_api.key_store import READ_BALANCES
 from dashboard.extensions import csrf, limiter
+from dashboard.language.i18n import answer_programs_in_their_language
 from dashboard.wallet.holdings import wallet_rows
 
 bp = Blueprint("exchange_api", __name__, url_prefix="/api")
 csrf.exempt(bp)
+answer_programs_in_their_language(bp)
 
 
 def _failure_limit() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from flask import g, request, session
+from flask import current_app, g, request
 from flask_login import current_user
 
 from dashboard.core import language_choice as language
@@ -14,10 +14,11 @@ from dashboard.language.catalogues import check_catalogues
 # dashboard/translations, beside the areas (package data once installed).
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 
-LANGUAGE_COOKIE = "lang"
-PROMPT_COOKIE = "lang_prompt"          # "never": the visitor asked never to be prompted again
-PROMPT_SESSION_KEY = "lang_prompt_dismissed"
+LANGUAGE_COOKIE = "lang"               # the visitor's explicit choice: "ja" or "en"
+PROMPT_COOKIE = "lang_prompt"          # "never" (kept 400 days) or "no" (until the browser closes)
 COOKIE_MAX_AGE = 400 * 24 * 3600       # the longest lifetime browsers accept
+# Blueprints that answer programs (no cookies, no prompt): their language is the request's header.
+PROGRAM_BLUEPRINTS = "dashboard_language_from_header"
 
 
 def is_signed_in() -> bool:
@@ -28,39 +29,46 @@ def is_signed_in() -> bool:
     return current_user.is_authenticated
 
 
-def _account_language() -> str | None:
-    if is_signed_in():
-        return current_user.preferred_language
-    return None
+def _account_language() -> language.AccountLanguage | None:
+    if not is_signed_in():
+        return None
+    return language.AccountLanguage(current_user.preferred_language, bool(current_user.never_prompt_language))
+
+
+def language_choice() -> language.LanguageChoice:
+    """This request's page language and prompt, decided once per request."""
+    if "language_choice" not in g:
+        setting = current_app.config["BROWSER_LANGUAGE"]
+        if request.blueprint in current_app.extensions.get(PROGRAM_BLUEPRINTS, ()):
+            setting = language.FOLLOW
+        g.language_choice = language.choose_language(
+            accept_language=request.headers.get("Accept-Language"),
+            cookie=request.cookies.get(LANGUAGE_COOKIE),
+            prompt_cookie=request.cookies.get(PROMPT_COOKIE),
+            account=_account_language(),
+            default=babel_default(),
+            browser_setting=setting,
+        )
+    return g.language_choice
 
 
 def select_locale() -> str:
-    if "locale" not in g:
-        g.locale = language.choose_locale(
-            cookie=request.cookies.get(LANGUAGE_COOKIE),
-            account=_account_language(),
-            accept_language=request.headers.get("Accept-Language"),
-            default=babel_default(),
-        )
-    return g.locale
+    return language_choice().page
 
 
 def babel_default() -> str:
-    from flask import current_app
-
     return language.parse_language(current_app.config.get("BABEL_DEFAULT_LOCALE")) or language.DEFAULT
 
 
 def prompt_language() -> str | None:
     """The browser's language when the page is in the other one and the visitor still wants to be asked."""
-    account_never = bool(is_signed_in() and current_user.never_prompt_language)
-    return language.should_prompt(
-        page_locale=select_locale(),
-        accept_language=request.headers.get("Accept-Language"),
-        never_cookie=request.cookies.get(PROMPT_COOKIE) == "never",
-        dismissed_for_session=bool(session.get(PROMPT_SESSION_KEY)),
-        account_never=account_never,
-    )
+    return language_choice().prompt
+
+
+def answer_programs_in_their_language(blueprint) -> None:
+    """A blueprint whose callers are programs (signed API requests) answers in the language of
+    their Accept-Language header: a program has no switcher to click and sees no prompt."""
+    blueprint.record_once(lambda state: state.app.extensions.setdefault(PROGRAM_BLUEPRINTS, set()).add(blueprint.name))
 
 
 def prompt_words(lang: str) -> dict[str, str]:
@@ -114,3 +122,15 @@ def display_zone() -> str:
     from flask import current_app
 
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def set_language_cookie(response, name: str, value: str, *, persistent: bool = True) -> None:
+    """Set one of the language cookies; not persistent means gone when the browser closes."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=COOKIE_MAX_AGE if persistent else None,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
+    )

@@ -1,13 +1,13 @@
 """The language switcher and the language prompt's three answers, each a plain form post."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request, session
+from flask import Blueprint, abort, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
-from dashboard.language.i18n import COOKIE_MAX_AGE, LANGUAGE_COOKIE, PROMPT_COOKIE, PROMPT_SESSION_KEY, is_signed_in
+from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE, is_signed_in, set_language_cookie
 
 bp = Blueprint("language", __name__, url_prefix="/language")
 
@@ -24,20 +24,10 @@ def _back():
     return redirect(language.safe_return_path(request.form.get("next")), code=303)
 
 
-def _set_cookie(response, name: str, value: str) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=COOKIE_MAX_AGE,
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-        httponly=True,
-        samesite="Lax",
-    )
-
-
 def save_choice(response, lang: str) -> None:
-    """The choice is kept in a cookie for this browser and on the account when signed in."""
-    _set_cookie(response, LANGUAGE_COOKIE, lang)
+    """The choice is kept in a cookie for this browser and on the account when signed in; being
+    explicit, it also ends the prompt for good."""
+    set_language_cookie(response, LANGUAGE_COOKIE, lang)
     if is_signed_in():
         save_settings(current_user.id, preferred_language=lang)
 
@@ -59,9 +49,11 @@ def prompt():
     if answer == "yes":
         save_choice(response, _requested_language())
     elif answer == "no":
-        session[PROMPT_SESSION_KEY] = True
+        # A browser session only; an earlier "never" (a form posted twice, say) is not weakened.
+        if request.cookies.get(PROMPT_COOKIE) != language.NEVER:
+            set_language_cookie(response, PROMPT_COOKIE, language.NOT_NOW, persistent=False)
     else:
-        _set_cookie(response, PROMPT_COOKIE, "never")
+        set_language_cookie(response, PROMPT_COOKIE, language.NEVER)
         if is_signed_in():
             save_settings(current_user.id, never_prompt_language=True)
     return response

@@ -16,6 +16,7 @@ from cachetools import LRUCache
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
+
 class MemoisedCookieSessionInterface(SecureCookieSessionInterface):
     def __init__(self, max_cookies: int):
         self._verified: LRUCache = LRUCache(maxsize=max(1, max_cookies))

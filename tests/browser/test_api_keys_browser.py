@@ -46,6 +46,9 @@ def test_the_page_in_japanese(live_server, demo, new_page):
 
 def browser_sign_in_ja(page, live_server):
     page.goto(f"{live_server}/login")
+    # The site's language here is English: a Japanese browser is asked, and says yes.
+    with page.expect_navigation():
+        page.get_by_role("region", name="日本語で表示しますか?").get_by_role("button", name="はい").click()
     page.locator("#email").fill("demo@example.com")
     page.locator("#password").fill("demopass")
     with page.expect_navigation():

@@ -1,4 +1,4 @@
-"""Tests for dashboard.core.language_choice: locale choice, switch prompt and return-path safety."""
+"""Tests for dashboard.core.language_choice: the page's language, the prompt, and return-path safety."""
 
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -9,13 +9,17 @@ from hypothesis import strategies as st
 
 from dashboard.core.language_choice import (
     DEFAULT,
+    FOLLOW,
+    PROMPT,
     SUPPORTED,
+    AccountLanguage,
+    LanguageChoice,
     best_match,
-    choose_locale,
+    choose_language,
     format_moment,
+    parse_browser_setting,
     parse_language,
     safe_return_path,
-    should_prompt,
 )
 
 HUGE = "a" * (1024 * 1024)
@@ -163,97 +167,130 @@ def test_best_match_never_raises(header):
     assert best_match(header) in (None, "ja", "en")
 
 
-# --- choose_locale --------------------------------------------------------
+# --- choose_language: the rule as a table ---------------------------------
+#
+# browser: the Accept-Language header; choice: the "lang" cookie (switcher or "Yes");
+# dismissal: the "lang_prompt" cookie ("no" for the browser session, "never" for good);
+# account: None when signed out, else what the account saved; setting: BROWSER_LANGUAGE.
+
+EN_BROWSER = "en-US,en;q=0.9"
+JA_BROWSER = "ja-JP,ja;q=0.9,en;q=0.8"
+OUT = None
+NOTHING_SAVED = AccountLanguage()
 
 
 @pytest.mark.parametrize(
-    "account, cookie, header, default, expected",
+    "setting, browser, cookie, dismissal, account, default, page, prompt",
     [
-        # Account beats everything.
-        ("en", "ja", "ja", "ja", "en"),
-        ("ja", "en", "en", "en", "ja"),
-        # Cookie beats header.
-        (None, "en", "ja-JP", "ja", "en"),
-        (None, "ja", "en-US", "en", "ja"),
-        # Header beats default.
-        (None, None, "en-US,en;q=0.9", "ja", "en"),
-        (None, None, "ja-JP", "en", "ja"),
-        # Default last.
-        (None, None, None, "ja", "ja"),
-        (None, None, None, "en", "en"),
-        (None, None, "fr", "en", "en"),
-        (None, None, "*", "en", "en"),
-        # Invalid values at each level are skipped.
-        ("fr", "en", "ja", "ja", "en"),
-        ("", "", "en", "ja", "en"),
-        ("<script>", "\x00", "garbage;;;", "en", "en"),
-        (" en", "EN", None, "ja", "en"),
-        ("JA", None, "en", "en", "ja"),
-        (HUGE, HUGE, HUGE, "ja", "ja"),
-        # A bad configured default still yields a supported language.
-        (None, None, None, "fr", DEFAULT),
-        (None, None, None, "", DEFAULT),
+        # Signed out, nothing chosen: the site's language, the browser's offered when it differs.
+        (PROMPT, EN_BROWSER, None, None, OUT, "ja", "ja", "en"),
+        (PROMPT, "en", None, None, OUT, "ja", "ja", "en"),
+        (PROMPT, JA_BROWSER, None, None, OUT, "ja", "ja", None),
+        (PROMPT, "fr-FR, en;q=0.5", None, None, OUT, "ja", "ja", "en"),
+        (PROMPT, None, None, None, OUT, "ja", "ja", None),
+        (PROMPT, "fr", None, None, OUT, "ja", "ja", None),
+        (PROMPT, "*", None, None, OUT, "ja", "ja", None),
+        (PROMPT, JA_BROWSER, None, None, OUT, "en", "en", "ja"),      # an English site asks in Japanese
+        (PROMPT, EN_BROWSER, None, None, OUT, "en", "en", None),
+        (PROMPT, EN_BROWSER, None, None, OUT, "fr", "ja", "en"),      # a bad site language: ja
+        # An explicit choice in this browser decides and ends the prompt, whichever it was.
+        (PROMPT, EN_BROWSER, "en", None, OUT, "ja", "en", None),      # "Yes", or the switcher
+        (PROMPT, EN_BROWSER, "ja", None, OUT, "ja", "ja", None),      # 日本語 chosen in an English browser
+        (PROMPT, JA_BROWSER, "en", None, OUT, "ja", "en", None),
+        (PROMPT, JA_BROWSER, "ja", None, OUT, "ja", "ja", None),
+        (PROMPT, EN_BROWSER, "EN", None, OUT, "ja", "en", None),
+        # Dismissed: "No" for the browser session, "Never" for good; nothing else dismisses.
+        (PROMPT, EN_BROWSER, None, "no", OUT, "ja", "ja", None),
+        (PROMPT, EN_BROWSER, None, "never", OUT, "ja", "ja", None),
+        (PROMPT, JA_BROWSER, None, "never", OUT, "en", "en", None),
+        (PROMPT, EN_BROWSER, None, "Never", OUT, "ja", "ja", "en"),
+        (PROMPT, EN_BROWSER, None, "yes", OUT, "ja", "ja", "en"),
+        (PROMPT, EN_BROWSER, None, "", OUT, "ja", "ja", "en"),
+        # Malformed or huge values count as absent.
+        (PROMPT, EN_BROWSER, "xx", None, OUT, "ja", "ja", "en"),
+        (PROMPT, EN_BROWSER, "<script>", "<script>", OUT, "ja", "ja", "en"),
+        (PROMPT, EN_BROWSER, HUGE, HUGE, OUT, "ja", "ja", "en"),
+        (PROMPT, HUGE, None, None, OUT, "ja", "ja", None),
+        (PROMPT, ";;;q=abc,,,", None, None, OUT, "ja", "ja", None),
+        # Signed in: the account's saved language and "never" follow it to any browser.
+        (PROMPT, EN_BROWSER, None, None, NOTHING_SAVED, "ja", "ja", "en"),
+        (PROMPT, EN_BROWSER, None, None, AccountLanguage("en"), "ja", "en", None),
+        (PROMPT, EN_BROWSER, None, None, AccountLanguage("ja"), "ja", "ja", None),
+        (PROMPT, JA_BROWSER, None, None, AccountLanguage("en"), "ja", "en", None),
+        (PROMPT, EN_BROWSER, "en", None, AccountLanguage("ja"), "ja", "ja", None),  # the account beats the cookie
+        (PROMPT, JA_BROWSER, "en", None, NOTHING_SAVED, "ja", "en", None),          # the cookie when it saved none
+        (PROMPT, EN_BROWSER, None, None, AccountLanguage(never_prompt=True), "ja", "ja", None),
+        (PROMPT, JA_BROWSER, None, None, AccountLanguage(never_prompt=True), "en", "en", None),
+        (PROMPT, EN_BROWSER, None, "no", NOTHING_SAVED, "ja", "ja", None),
+        (PROMPT, EN_BROWSER, None, "never", NOTHING_SAVED, "ja", "ja", None),
+        (PROMPT, EN_BROWSER, None, None, AccountLanguage("xx"), "ja", "ja", "en"),
+        # BROWSER_LANGUAGE=follow: the browser picks the page unless the visitor chose; no prompt.
+        (FOLLOW, EN_BROWSER, None, None, OUT, "ja", "en", None),
+        (FOLLOW, JA_BROWSER, None, None, OUT, "en", "ja", None),
+        (FOLLOW, None, None, None, OUT, "ja", "ja", None),
+        (FOLLOW, "fr", None, None, OUT, "en", "en", None),
+        (FOLLOW, EN_BROWSER, "ja", None, OUT, "ja", "ja", None),
+        (FOLLOW, JA_BROWSER, "en", None, OUT, "ja", "en", None),
+        (FOLLOW, EN_BROWSER, None, None, AccountLanguage("ja"), "ja", "ja", None),
+        (FOLLOW, EN_BROWSER, None, None, NOTHING_SAVED, "ja", "en", None),
+        (FOLLOW, EN_BROWSER, "en", None, AccountLanguage("ja"), "ja", "ja", None),
+        (FOLLOW, EN_BROWSER, None, "never", AccountLanguage(never_prompt=True), "ja", "en", None),
     ],
 )
-def test_choose_locale(account, cookie, header, default, expected):
-    got = choose_locale(cookie=cookie, account=account, accept_language=header, default=default)
-    assert got == expected
+def test_choose_language(setting, browser, cookie, dismissal, account, default, page, prompt):
+    got = choose_language(
+        accept_language=browser, cookie=cookie, prompt_cookie=dismissal, account=account,
+        default=default, browser_setting=setting,
+    )
+    assert got == LanguageChoice(page=page, prompt=prompt)
 
 
-def test_choose_locale_default_argument():
-    assert choose_locale(cookie=None, account=None, accept_language=None) == DEFAULT
+def test_choose_language_defaults_are_the_source_pages():
+    assert choose_language(accept_language="en", cookie=None, prompt_cookie=None, account=None) == LanguageChoice("ja", "en")
+
+
+@pytest.mark.parametrize("setting", ["", "Prompt", "FOLLOW", " prompt", "ask", "browser", None, 1, ["prompt"]])
+def test_choose_language_refuses_an_unknown_setting(setting):
+    with pytest.raises(ValueError, match="BROWSER_LANGUAGE must be 'prompt' or 'follow'"):
+        choose_language(accept_language="en", cookie=None, prompt_cookie=None, account=None, browser_setting=setting)
+
+
+@pytest.mark.parametrize("setting", [PROMPT, FOLLOW])
+def test_parse_browser_setting_accepts_the_two_values(setting):
+    assert parse_browser_setting(setting) == setting
+
+
+LANGUAGE_VALUES = st.one_of(st.none(), st.sampled_from(["ja", "en", "EN", "fr", ""]), st.text(max_size=12))
 
 
 @given(
-    account=st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["ja", "en", "EN"])),
-    cookie=st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["ja", "en"])),
-    header=st.one_of(st.none(), st.text(max_size=100)),
+    setting=st.sampled_from([PROMPT, FOLLOW]),
+    header=st.one_of(st.none(), st.sampled_from(["en", "ja", EN_BROWSER, JA_BROWSER, "fr", "*"]), st.text(max_size=60)),
+    cookie=LANGUAGE_VALUES,
+    dismissal=st.one_of(st.none(), st.sampled_from(["no", "never", "yes"]), st.text(max_size=8)),
+    account=st.one_of(st.none(), st.builds(AccountLanguage, LANGUAGE_VALUES, st.booleans())),
+    default=st.sampled_from(["ja", "en", "fr"]),
 )
-@settings(max_examples=100, deadline=None)
-def test_choose_locale_always_supported(account, cookie, header):
-    got = choose_locale(cookie=cookie, account=account, accept_language=header)
-    assert got in SUPPORTED
-    if parse_language(account):
-        assert got == parse_language(account)
-
-
-# --- should_prompt --------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "page, header, never, dismissed, account_never, expected",
-    [
-        ("en", "ja-JP,ja;q=0.9", False, False, False, "ja"),
-        ("ja", "en-US,en;q=0.9", False, False, False, "en"),
-        ("ja", "ja-JP", False, False, False, None),
-        ("en", "en-GB", False, False, False, None),
-        ("en", "ja", True, False, False, None),
-        ("en", "ja", False, True, False, None),
-        ("en", "ja", False, False, True, None),
-        ("ja", "en", True, True, True, None),
-        ("en", None, False, False, False, None),
-        ("en", "", False, False, False, None),
-        ("en", "fr", False, False, False, None),
-        ("en", "*", False, False, False, None),
-        ("en", "ja;q=0, en", False, False, False, None),
-        ("en", "garbage;;;", False, False, False, None),
-        ("EN", "ja", False, False, False, "ja"),
-        ("en", HUGE, False, False, False, None),
-    ],
-)
-def test_should_prompt(page, header, never, dismissed, account_never, expected):
-    got = should_prompt(
-        page_locale=page,
-        accept_language=header,
-        never_cookie=never,
-        dismissed_for_session=dismissed,
-        account_never=account_never,
-    )
-    assert got == expected
-
-
-def test_should_prompt_account_never_defaults_false():
-    assert should_prompt(page_locale="en", accept_language="ja", never_cookie=False, dismissed_for_session=False) == "ja"
+@settings(max_examples=300, deadline=None)
+def test_choose_language_invariants(setting, header, cookie, dismissal, account, default):
+    got = choose_language(accept_language=header, cookie=cookie, prompt_cookie=dismissal, account=account,
+                          default=default, browser_setting=setting)
+    explicit = parse_language(account.language if account else None) or parse_language(cookie)
+    assert got.page in SUPPORTED
+    if explicit:
+        # An explicit choice is never second-guessed: it is the page, and nobody is asked.
+        assert got == LanguageChoice(explicit, None)
+    if setting == FOLLOW:
+        assert got.prompt is None
+    else:
+        # The browser never picks the page by itself.
+        assert got.page == (explicit or parse_language(default) or DEFAULT)
+        if got.prompt is not None:
+            assert got.prompt == best_match(header) != got.page
+            assert dismissal not in ("no", "never") and not (account and account.never_prompt)
+        elif not explicit and dismissal not in ("no", "never") and not (account and account.never_prompt):
+            # Not asked only because the browser already has the page's language (or none of ours).
+            assert best_match(header) in (None, got.page)
 
 
 # --- safe_return_path -----------------------------------------------------

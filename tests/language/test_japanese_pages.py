@@ -90,6 +90,7 @@ def test_the_japanese_api_errors_read_as_japanese(client):
 
 
 def test_the_japanese_preferences_errors_are_spaced(signed_in):
-    response = signed_in.post("/api/preferences", data="x", headers={"Accept-Language": "ja", "Content-Type": "text/plain"})
+    signed_in.set_cookie("lang", "ja")  # the page's language is the visitor's choice, not the browser's (issue 13)
+    response = signed_in.post("/api/preferences", data="x", headers={"Content-Type": "text/plain"})
     assert response.status_code == 400
     assert response.get_json()["error"] == "設定は JSON 形式（Content-Type: application/json）で送信してください。"

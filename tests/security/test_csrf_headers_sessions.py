@@ -30,7 +30,8 @@ def test_forms_without_a_valid_token_get_400_and_change_nothing(app, client, dem
     sign_in_with_csrf(client)
     if token is not None:
         data = dict(data, csrf_token=token)
-    response = client.post(path, data=data, headers={"Accept-Language": "ja"})
+    client.set_cookie("lang", "ja")
+    response = client.post(path, data=data)
     assert response.status_code == 400
     assert "フォームの有効期限が切れているか" in response.get_data(as_text=True)
     with app.app_context():
@@ -48,7 +49,8 @@ def test_sign_in_form_needs_the_token_too(client, demo):
 
 def test_api_preferences_needs_the_header_token(app, client, demo):
     token = sign_in_with_csrf(client)
-    refused = client.post("/api/preferences", json={"show_in_header": False}, headers={"Accept-Language": "ja"})
+    client.set_cookie("lang", "ja")
+    refused = client.post("/api/preferences", json={"show_in_header": False})
     assert refused.status_code == 400 and refused.is_json
     assert "フォームの有効期限" in refused.get_json()["error"]
     accepted = client.post("/api/preferences", json={"show_in_header": False}, headers={"X-CSRFToken": token})

@@ -19,10 +19,13 @@ def signed_in_cookie(app) -> str:
 
 
 def check_unavailable(client):
-    page = client.get("/", headers={"Accept-Language": "ja"})
+    # The page's language is the visitor's choice (the lang cookie), the page's and the API's alike.
+    client.set_cookie("lang", "ja")
+    page = client.get("/")
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert "ただいまサービスを一時的にご利用いただけません" in page.get_data(as_text=True)
-    api = client.get("/api/balance", headers={"Accept-Language": "en"})
+    client.set_cookie("lang", "en")
+    api = client.get("/api/balance")
     assert api.status_code == 503 and api.is_json
     assert api.get_json() == {"success": False, "error": "The service is temporarily unavailable. Please try again in a moment."}
 
