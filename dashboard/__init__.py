@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
+    from dashboard.accounts.security_page import bp as security_bp
     from dashboard.accounts.views import bp as auth_bp
     from dashboard.exchange_api.keys_page import bp as api_keys_bp
     from dashboard.exchange_api.views import bp as exchange_api_bp
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard.wallet.views import bp as wallet_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(security_bp)
     app.register_blueprint(wallet_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(language_bp)
