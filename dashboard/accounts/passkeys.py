@@ -23,7 +23,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -100,7 +100,7 @@ def register(account_id: int, credential: dict, name: str) -> Passkey:
         verified = verify_registration_response(
             credential=credential, expected_challenge=base64url_to_bytes(state["challenge"]),
             expected_rp_id=rp_id(), expected_origin=origin(), require_user_verification=True)
-    except (InvalidRegistrationResponse, ValueError, TypeError, KeyError) as error:
+    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
         raise PasskeyError(str(error)[:200]) from None
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.execute(select(Passkey.id).where(Passkey.credential_id == credential_id)).first() is not None:
@@ -140,7 +140,7 @@ def authenticate(credential: dict, account_id: int | None = None) -> int:
             credential=credential, expected_challenge=base64url_to_bytes(state["challenge"]),
             expected_rp_id=rp_id(), expected_origin=origin(), credential_public_key=passkey.public_key,
             credential_current_sign_count=passkey.sign_count, require_user_verification=True)
-    except (InvalidAuthenticationResponse, ValueError, TypeError, KeyError) as error:
+    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
         raise PasskeyError(str(error)[:200]) from None
     db.session.execute(update(Passkey).where(Passkey.id == passkey.id)
                        .values(sign_count=verified.new_sign_count, last_used_at=utcnow()))
