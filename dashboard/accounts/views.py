@@ -152,10 +152,11 @@ def second_step():
             accepted = (authenticator.is_enabled(account_id) and authenticator.accept_code(account_id, code)) \
                 if authenticator.is_code_shaped(code) else authenticator.use_recovery_code(account_id, code)
             if accepted:
-                if not authenticator.is_code_shaped(code):
+                response = complete_sign_in(account_id, pending["next"])
+                if not authenticator.is_code_shaped(code):  # after sign-in, whose fresh session would drop it
                     flash(_("You used a recovery code. It cannot be used again; you have %(count)d left.",
                             count=authenticator.remaining_recovery_codes(account_id)))
-                return complete_sign_in(account_id, pending["next"])
+                return response
             attempt.failed()
             form.form_errors.append(_("That code is not valid. Check it and try again."))
             status = 401

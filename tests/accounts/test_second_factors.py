@@ -90,7 +90,7 @@ def test_a_recovery_code_works_once(app, signed_in, clock):
     password_step(browser)
     used = browser.post("/login/verify", data={"code": codes[3].upper().replace("-", " ")})
     assert used.status_code == 302
-    assert "9" in browser.get("/").get_data(as_text=True)  # "you have 9 left"
+    assert "you have 9 left" in browser.get("/").get_data(as_text=True)
     again = app.test_client()
     password_step(again)
     assert again.post("/login/verify", data={"code": codes[3]}).status_code == 401
