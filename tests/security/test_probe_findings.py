@@ -270,3 +270,34 @@ def test_cli_messages_escape_control_characters(app, runner):
     result = runner.invoke(args=["keys", "list", "evil\x1b]0;owned\x07@x.co"])
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "\\x1b]0;owned\\x07" in result.output
+
+
+# --- the signature over the path as sent ---------------------------------------------------------
+
+def test_a_request_signed_over_a_percent_encoded_path_as_sent_is_accepted(app, demo, live_server):
+    from dashboard.accounts.store import find_account
+    from dashboard.core.signing import sign
+    from dashboard.exchange_api.key_store import create_key
+
+    with app.app_context():
+        new = create_key(find_account("demo@example.com").id, source="cli")
+        db.session.commit()
+        access_key, secret = new.key.access_key, new.secret
+    port = urllib.parse.urlsplit(live_server).port
+    results = []
+    for nonce, path in ((1, "/api/accounts/%62alance"), (2, "/api/accounts/balance?x=%41"), (3, "/api/accounts/balance")):
+        url = f"http://127.0.0.1:{port}{path}"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", path, headers={"ACCESS-KEY": access_key, "ACCESS-NONCE": str(nonce),
+                                                 "ACCESS-SIGNATURE": sign(secret, str(nonce), url)})
+        response = connection.getresponse()
+        results.append((response.status, response.read()))
+        connection.close()
+    assert [status for status, _body in results] == [200, 200, 200], results
+    # Signed over another path than the one sent: refused.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/api/accounts/%62alance", headers={
+        "ACCESS-KEY": access_key, "ACCESS-NONCE": "4",
+        "ACCESS-SIGNATURE": sign(secret, "4", f"http://127.0.0.1:{port}/api/accounts/%63alance")})
+    assert connection.getresponse().status == 401
+    connection.close()
