@@ -58,7 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
     sign_in.init_app(app)
     security.init_app(app)
 
+    from dashboard.accounts.security_page import bp as security_bp
     from dashboard.accounts.views import bp as auth_bp
+    from dashboard.api_description.views import bp as api_description_bp
     from dashboard.exchange_api.keys_page import bp as api_keys_bp
     from dashboard.exchange_api.views import bp as exchange_api_bp
     from dashboard.language.views import bp as language_bp
@@ -66,11 +68,13 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard.wallet.views import bp as wallet_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(security_bp)
     app.register_blueprint(wallet_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(language_bp)
     app.register_blueprint(api_keys_bp)
     app.register_blueprint(exchange_api_bp)
+    app.register_blueprint(api_description_bp)
 
     from dashboard import errors
     from dashboard.cli import register_commands

@@ -34,6 +34,13 @@ def _int(name: str, default: int) -> int:
     return int(raw)
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value == 0:
+        raise ConfigurationError(f"{name} must be at least 1, got 0")
+    return value
+
+
 def from_environment() -> dict:
     """Settings from environment variables; every one is listed in the README."""
     env = os.environ
@@ -45,6 +52,8 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "dashboard"),
+        # Only the signed API's failure limit goes through Flask-Limiter; its headers tell a
+        # key's owner how many refusals are left. Sign-in has its own throttle and no headers.
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per minute"),
         # Failed signed-API attempts (401/403) per client address and per access key.
@@ -68,6 +77,14 @@ def from_environment() -> dict:
         "READ_CACHE_WALLETS": _int("READ_CACHE_WALLETS", 20_000),
         # Verified session cookies remembered per process (session_cookie.py); 0 verifies every one.
         "READ_CACHE_COOKIES": _int("READ_CACHE_COOKIES", 20_000),
+        # Sign-in sessions end on the server after this long without a request, and this long
+        # after sign-in whatever happens (signed_in.py).
+        "SESSION_IDLE_MINUTES": _positive("SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _positive("SESSION_MAX_HOURS", 12),
+        # WebAuthn relying party: empty means the request's own host and origin. Set both
+        # behind a proxy that does not pass the Host header on.
+        "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", ""),
+        "WEBAUTHN_ORIGIN": env.get("WEBAUTHN_ORIGIN", ""),
         "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
         "PREFERRED_URL_SCHEME": "https" if https else "http",

@@ -6,12 +6,16 @@ import logging
 from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.extensions import db, login
 
 log = logging.getLogger(__name__)
+
+THROTTLE_STORE_RETRY_SECONDS = 30
 
 
 def _messages() -> dict[int, str]:
@@ -66,6 +70,20 @@ def init_app(app) -> None:
         # Messages we raised ourselves are already translated; Werkzeug's defaults are not.
         own = error.description if error.description and error.description != type(error).description else None
         return render_error(error.code or 500, own, headers)
+
+    # The throttling store (Redis) is down: sign-in and the signed API cannot count attempts,
+    # so they refuse rather than let guesses through uncounted. Pages that are not throttled
+    # never reach the store and keep working.
+    @app.errorhandler(RedisError)
+    @app.errorhandler(StorageError)
+    def throttle_store_unavailable(error):
+        log.error("throttling store unavailable: %s", error.__class__.__name__)
+        db.session.rollback()
+        if wants_json():
+            message = _("The API is temporarily unavailable. Please try again in a moment.")
+        else:
+            message = _("Signing in is temporarily unavailable. Please try again in a moment.")
+        return render_error(503, message, headers={"Retry-After": str(THROTTLE_STORE_RETRY_SECONDS)})
 
     # Connection-level failures only: the database is down, unreachable or dropped us.
     # A DataError or IntegrityError is a bug or bad input, not an outage.

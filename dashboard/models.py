@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -61,6 +61,11 @@ class LoginSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Written at most once a minute (signed_in.py), so the idle limit holds on the server
+    # without a write on every request. Device and address are for the Security page only.
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(45), default="", server_default="")
 
     account: Mapped[Account] = relationship()
 
@@ -213,3 +218,54 @@ class ApiKeyEvent(db.Model):
 
 
 __all__ += ["ApiKey", "ApiKeyEvent"]
+
+
+# Second factors (migration 0009): an authenticator app, recovery codes and passkeys.
+
+
+class AuthenticatorApp(db.Model):
+    """An account's TOTP secret (RFC 6238), Fernet-encrypted like API secrets. The row exists
+    from the moment setup starts; only `enabled_at` makes it a factor, once a code was shown."""
+
+    __tablename__ = "authenticator_apps"
+    __table_args__ = (CheckConstraint("last_used_step >= 0", name="last_used_step_not_negative"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    encrypted_secret: Mapped[str] = mapped_column(String(255))
+    # The time step (30-second counter) of the last code accepted: a code is good once only.
+    last_used_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RecoveryCode(db.Model):
+    """One of an account's single-use recovery codes; only a SHA-256 of it is kept (the codes
+    are 60 random bits, so a slow hash would add nothing but time)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential: its id and public key as the authenticator made them."""
+
+    __tablename__ = "passkeys"
+    __table_args__ = (CheckConstraint("sign_count >= 0", name="sign_count_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # base64url of the raw credential id (at most 1,023 bytes by the WebAuthn spec)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+__all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey"]

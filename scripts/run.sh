@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the app into .venv, builds the database, loads the demo data and serves it on
-# http://127.0.0.1:5000 (development settings: SQLite in instance/, a development secret key).
+# http://localhost:5000 (development settings: SQLite in instance/, a development secret key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -10,5 +10,7 @@ VENV="${VENV:-.venv}"
 export DASHBOARD_ENV="${DASHBOARD_ENV:-development}"
 "$VENV/bin/flask" --app dashboard db upgrade
 "$VENV/bin/flask" --app dashboard seed-demo
-echo "Serving on http://127.0.0.1:${PORT:-5000} — sign in as demo@example.com / demopass (Ctrl-C to stop)"
+# localhost, not 127.0.0.1: browsers refuse an IP address as a passkey's relying party, and
+# treat http://localhost as a secure context.
+echo "Serving on http://localhost:${PORT:-5000} — sign in as demo@example.com / demopass (Ctrl-C to stop)"
 exec "$VENV/bin/flask" --app dashboard run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -55,6 +55,7 @@ def test_sign_out_is_a_post_and_ends_the_session_on_the_server(app, client, demo
 
 
 def test_seed_demo_is_idempotent(app, runner):
+    app.config["ENV_NAME"] = "development"
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "demo@example.com" in first.output
@@ -104,7 +105,7 @@ def test_users_create_refuses_bad_input(app, runner):
 def test_commands_on_a_database_not_yet_migrated_say_what_to_do(tmp_path, args):
     from conftest import make_app
 
-    app = make_app("sqlite:///" + str(tmp_path / "empty.sqlite3"))
+    app = make_app("sqlite:///" + str(tmp_path / "empty.sqlite3"), ENV_NAME="development")
     result = app.test_cli_runner().invoke(args=args, input="")
     assert result.exit_code == 1
     assert "flask --app dashboard db upgrade" in result.output and "Traceback" not in result.output

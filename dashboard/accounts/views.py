@@ -1,18 +1,25 @@
-"""Sign-in and sign-out; a signed-in browser is a row in login_sessions that sign-out deletes."""
+"""Sign-in and sign-out; a signed-in browser is a row in login_sessions that sign-out deletes.
+
+Sign-in is one or two steps: the password, then (when the account has a second factor) an
+authenticator code, a recovery code or a passkey. A passkey alone also signs in. Every path
+ends in complete_sign_in, and every attempt is throttled by throttle.py.
+"""
 from __future__ import annotations
 
-import secrets
+import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dashboard.accounts.forms import EmptyForm, LoginForm
+from dashboard.accounts import authenticator, device_cookie, passkeys, throttle
+from dashboard.accounts.forms import EmptyForm, LoginForm, SecondStepForm
+from dashboard.accounts.sessions import end_session, open_session
 from dashboard.core import language_choice as language
 from dashboard.extensions import db, limiter, login
-from dashboard.models import Account, LoginSession, normalize_email
+from dashboard.models import Account, normalize_email
 from dashboard.read_path.signed_in import load_signed_in
 
 bp = Blueprint("auth", __name__)
@@ -20,14 +27,16 @@ bp = Blueprint("auth", __name__)
 # Checked when the email is unknown so a wrong email costs as long as a wrong password
 # and the response time does not reveal which accounts exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+# How long the second step may wait after the password was right.
+PENDING_SECONDS = 300
 
 
 login.user_loader(load_signed_in)
 
 
-# Only sign-in and the signed exchange API carry limits. The pages a signed-in browser reads
-# most often are let through before Flask-Limiter looks for limits that do not exist, which it
-# otherwise does on every request (a tenth of a wallet request's own work).
+# Sign-in has its own throttle (throttle.py); only the signed exchange API carries
+# Flask-Limiter limits. The pages a signed-in browser reads most often are let through before
+# Flask-Limiter looks for limits that do not exist, which it otherwise does on every request.
 UNTHROTTLED_ENDPOINTS = frozenset({"wallet.index", "api.balance", "static"})
 
 
@@ -45,18 +54,14 @@ def sign_in_first():
     return redirect(url_for("auth.login_page", next=language.safe_return_path(request.full_path.rstrip("?"))))
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_LIMIT"]
-
-
-def _too_many_attempts() -> str:
-    return _("Too many sign-in attempts. Please wait and try again.")
-
-
-def _submitted_email() -> str:
-    # Throttled per account as well as per address, so spreading guesses over many
-    # addresses does not help against one account.
-    return "login-account:" + normalize_email(request.form.get("email", ""))[:254]
+def _too_many_attempts(refusal: throttle.Refusal, template: str, **context):
+    message = _("Too many sign-in attempts. Please wait and try again.")
+    if request.is_json or template is None:
+        response = jsonify({"success": False, "error": message})
+    else:
+        context["form"].form_errors.append(message)
+        response = render_template(template, **context)
+    return response, 429, {"Retry-After": str(refusal.retry_after)}
 
 
 def authenticate(email: str, password: str) -> Account | None:
@@ -67,19 +72,27 @@ def authenticate(email: str, password: str) -> Account | None:
     return account if account.check_password(password) else None
 
 
+def has_second_factor(account_id: int) -> bool:
+    return authenticator.is_enabled(account_id) or passkeys.has_passkeys(account_id)
+
+
 def start_session(account: Account) -> None:
     # A fresh session on sign-in: nothing set before it (by an attacker, say) survives.
     session.clear()
-    token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(token_hash=LoginSession.hash_token(token), account_id=account.id))
-    db.session.commit()
-    account.session_token = token
+    account.session_token = open_session(account.id)
     login_user(account)
 
 
+def complete_sign_in(account_id: int, next_path: str):
+    """Every way of signing in ends here: a new session, and this browser's device cookie."""
+    account = db.session.get(Account, account_id)
+    start_session(account)
+    response = redirect(next_path)
+    device_cookie.issue(response, account.email)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], error_message=_too_many_attempts)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email, error_message=_too_many_attempts)
 def login_page():
     next_path = language.safe_return_path(request.values.get("next"))
     if current_user.is_authenticated:
@@ -88,10 +101,19 @@ def login_page():
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            account = authenticate(form.email.data, form.password.data)
+            email = normalize_email(form.email.data)
+            attempt = throttle.attempt_for(email)
+            refusal = attempt.refusal()
+            if refusal is not None:
+                return _too_many_attempts(refusal, "accounts/login.html", form=form, next_path=next_path)
+            account = authenticate(email, form.password.data)
             if account is not None:
-                start_session(account)
-                return redirect(next_path)
+                if not has_second_factor(account.id):
+                    return complete_sign_in(account.id, next_path)
+                session.clear()
+                session["pending_sign_in"] = {"account": account.id, "email": account.email, "at": int(time.time()), "next": next_path}
+                return redirect(url_for("auth.second_step"))
+            attempt.failed()
             form.form_errors.append(_("Incorrect email or password."))
             status = 401
         else:
@@ -99,14 +121,91 @@ def login_page():
     return render_template("accounts/login.html", form=form, next_path=next_path), status
 
 
+def _pending() -> dict | None:
+    pending = session.get("pending_sign_in")
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), int):
+        return None
+    if time.time() - pending["at"] > PENDING_SECONDS:
+        session.pop("pending_sign_in", None)
+        return None
+    return pending
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+def second_step():
+    pending = _pending()
+    if pending is None:
+        flash(_("Sign in again: the second step waited too long or was not started."))
+        return redirect(url_for("auth.login_page"))
+    account_id = pending["account"]
+    form = SecondStepForm()
+    status = 200
+    context = {"form": form, "has_authenticator": authenticator.is_enabled(account_id),
+               "has_passkeys": passkeys.has_passkeys(account_id)}
+    if request.method == "POST":
+        if form.validate_on_submit():
+            attempt = throttle.attempt_for(pending["email"])
+            refusal = attempt.refusal()
+            if refusal is not None:
+                return _too_many_attempts(refusal, "accounts/second_step.html", **context)
+            code = form.code.data.strip()
+            accepted = (authenticator.is_enabled(account_id) and authenticator.accept_code(account_id, code)) \
+                if authenticator.is_code_shaped(code) else authenticator.use_recovery_code(account_id, code)
+            if accepted:
+                response = complete_sign_in(account_id, pending["next"])
+                if not authenticator.is_code_shaped(code):  # after sign-in, whose fresh session would drop it
+                    flash(_("You used a recovery code. It cannot be used again; you have %(count)d left.",
+                            count=authenticator.remaining_recovery_codes(account_id)))
+                return response
+            attempt.failed()
+            form.form_errors.append(_("That code is not valid. Check it and try again."))
+            status = 401
+        else:
+            status = 400
+    return render_template("accounts/second_step.html", **context), status
+
+
+@bp.post("/login/passkey/options")
+def passkey_options():
+    """The challenge for "Sign in with a passkey", or for a passkey as the second step."""
+    pending = _pending() if request.args.get("step") == "second" else None
+    if request.args.get("step") == "second" and pending is None:
+        return jsonify({"success": False, "error": _("Sign in again: the second step waited too long or was not started.")}), 400
+    return passkeys.authentication_options(pending["account"] if pending else None), 200, {"Content-Type": "application/json"}
+
+
+@bp.post("/login/passkey")
+def passkey_sign_in():
+    second = request.args.get("step") == "second"
+    pending = _pending() if second else None
+    if second and pending is None:
+        return jsonify({"success": False, "error": _("Sign in again: the second step waited too long or was not started.")}), 400
+    attempt = throttle.attempt_for(pending["email"]) if pending else throttle.address_attempt()
+    refusal = attempt.refusal()
+    if refusal is not None:
+        return _too_many_attempts(refusal, None)
+    try:
+        account_id = passkeys.authenticate(passkeys.parse_credential(request.get_data(cache=False)),
+                                           pending["account"] if pending else None)
+    except passkeys.PasskeyError:
+        attempt.failed()
+        return jsonify({"success": False, "error": _("That passkey could not be checked. Please try again.")}), 401
+    next_path = pending["next"] if pending else language.safe_return_path(request.args.get("next"))
+    response = complete_sign_in(account_id, next_path)
+    # The script follows the redirect itself; the cookies are set on this response.
+    response.status_code = 200
+    response.set_data(jsonify({"success": True, "redirect": next_path}).get_data())
+    response.mimetype = "application/json"
+    response.headers.pop("Location", None)
+    return response
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     form = EmptyForm()
     if form.validate_on_submit():
-        token = current_user.session_token
-        db.session.execute(LoginSession.__table__.delete().where(LoginSession.token_hash == LoginSession.hash_token(token)))
-        db.session.commit()
+        end_session(current_user.session_token)
         logout_user()
         session.clear()
         flash(_("You have signed out."))

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from dashboard.accounts.store import find_account
 from dashboard.cli.files import output, read_input, read_moment, refuse_file, stamp
 from dashboard.core.formatting import plain
+from dashboard.core.terminal_text import shown
 from dashboard.extensions import db
 from dashboard.ledger.balance_files import current_balances, import_balances, write_balances
 from dashboard.ledger.changes import LedgerError, adjust, in_transaction, set_balance
@@ -91,14 +92,14 @@ def history_command(email: str, currency: str | None):
     """Print an account's journal: every change, oldest first."""
     account = _account(email)
     entries = history(account.id, _currency(currency).code if currency else None)
-    click.echo(f"{account.email}: {len(entries)} journal entr{'y' if len(entries) == 1 else 'ies'}")
+    click.echo(f"{shown(account.email)}: {len(entries)} journal entr{'y' if len(entries) == 1 else 'ies'}")
     for entry in entries:
         recorded = "" if abs((entry.recorded_at - entry.effective_at).total_seconds()) < 1 else f" [recorded {stamp(entry.recorded_at)}]"
         click.echo(
             f"{stamp(entry.effective_at)}  {entry.currency_code} #{entry.sequence}  "
             f"available {plain(entry.available_before)} -> {plain(entry.available_after)}  "
             f"in use {plain(entry.in_use_before)} -> {plain(entry.in_use_after)}  "
-            f"{entry.reason} ({entry.source}){recorded}"
+            f"{shown(entry.reason)} ({shown(entry.source)}){recorded}"
         )
 
 
@@ -145,23 +146,23 @@ def _change(email, currency, available, in_use, reason, *, signed: bool):
     except LedgerError as error:
         raise click.ClickException(str(error)) from None
     if entry is None:
-        click.echo(f"{account.email} {currency.code}: already so; nothing changed")
+        click.echo(f"{shown(account.email)} {currency.code}: already so; nothing changed")
         return
-    click.echo(f"{account.email} {currency.code}: available {plain(entry.available_before)} -> {plain(entry.available_after)}, "
+    click.echo(f"{shown(account.email)} {currency.code}: available {plain(entry.available_before)} -> {plain(entry.available_after)}, "
                f"in use {plain(entry.in_use_before)} -> {plain(entry.in_use_after)} (journal #{entry.sequence})")
 
 
 def _account(email: str):
     account = find_account(email)
     if account is None:
-        raise click.ClickException(f"no account with the email {email.strip()[:80]}")
+        raise click.ClickException(f"no account with the email {shown(email.strip()[:80])}")
     return account
 
 
 def _currency(code: str) -> Currency:
     currency = db.session.get(Currency, code.strip().lower())
     if currency is None:
-        raise click.ClickException(f"unknown currency {code.strip()[:20]!r}")
+        raise click.ClickException(f"unknown currency {shown(code.strip()[:20])!r}")
     return currency
 
 

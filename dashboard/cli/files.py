@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 
+from dashboard.core.terminal_text import shown
 from dashboard.ledger.imports import MAX_FILE_BYTES, FileRefused, parse_moment
 
 
@@ -31,7 +32,7 @@ def read_input(path: str) -> bytes:
 def refuse_file(refused: FileRefused, nothing: str) -> NoReturn:
     """Report every problem, then stop with exit code 1 saying nothing was written."""
     for problem in refused.problems:
-        click.echo(str(problem), err=True)
+        click.echo(shown(problem), err=True)
     raise click.ClickException(f"{nothing} imported: {len(refused.problems)} problem(s) in the file")
 
 
@@ -43,7 +44,7 @@ def read_moment(text: str, hint: str) -> datetime:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint=hint) from None
     if assumed:
-        click.echo(f"note: {text.strip()} has no UTC offset; read as {zone} time ({moment.isoformat()})", err=True)
+        click.echo(f"note: {shown(text.strip())} has no UTC offset; read as {zone} time ({moment.isoformat()})", err=True)
     return moment
 
 

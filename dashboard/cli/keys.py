@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from dashboard.accounts.store import find_account
 from dashboard.core.allowed_addresses import AllowedAddressError, parse_allowed, split_entries
 from dashboard.core.signing import parse_access_key
+from dashboard.core.terminal_text import shown
 from dashboard.exchange_api.key_store import ApiKeyError, account_keys, create_key, find_key, revoke_key
 from dashboard.extensions import db
 
@@ -18,7 +19,7 @@ def _when(moment) -> str:
 def _account_or_fail(email: str):
     account = find_account(email)
     if account is None:
-        raise click.ClickException(f"no account with the email {email.strip().lower()[:254]}")
+        raise click.ClickException(f"no account with the email {shown(email.strip().lower()[:254])}")
     return account
 
 
@@ -42,7 +43,7 @@ def create(email: str, allowed: tuple[str, ...]):
     except (AllowedAddressError, ApiKeyError) as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
-    click.echo(f"created API key for {account.email}")
+    click.echo(f"created API key for {shown(account.email)}")
     click.echo(f"access key: {new.key.access_key}")
     click.echo(f"secret: {new.secret}")
     click.echo("The secret is not stored in readable form and cannot be shown again.")
@@ -56,7 +57,7 @@ def list_keys(email: str):
     account = _account_or_fail(email)
     rows = account_keys(account.id)
     if not rows:
-        click.echo(f"{account.email} has no API keys")
+        click.echo(f"{shown(account.email)} has no API keys")
         return
     for key in rows:
         status = f"revoked {_when(key.revoked_at)}" if key.is_revoked else "active"
@@ -74,11 +75,11 @@ def revoke(access_key: str):
     """Revoke the key whose access key is KEY: requests signed with it are refused from now on."""
     key = find_key(access_key) if parse_access_key(access_key) else None
     if key is None:
-        raise click.ClickException(f"no API key {access_key[:64]!r}")
+        raise click.ClickException(f"no API key {shown(access_key[:64])!r}")
     try:
         revoke_key(key, source="cli")
         db.session.commit()
     except ApiKeyError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
-    click.echo(f"revoked API key {key.access_key} of {key.account.email}")
+    click.echo(f"revoked API key {key.access_key} of {shown(key.account.email)}")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.cli.files import read_input, read_moment, refuse_file, stamp
 from dashboard.core.formatting import plain
+from dashboard.core.terminal_text import shown
 from dashboard.extensions import db
 from dashboard.ledger.imports import FileRefused
 from dashboard.ledger.rate_updates import (
@@ -112,7 +113,7 @@ def list_command():
             click.echo(f"{code}: no rate")
             continue
         stale = " STALE" if now - rate.as_of > max_age else ""
-        click.echo(f"{code}: {plain(rate.jpy_rate)} JPY as of {stamp(rate.as_of)} ({rate.source}){stale}")
+        click.echo(f"{code}: {plain(rate.jpy_rate)} JPY as of {stamp(rate.as_of)} ({shown(rate.source)}){stale}")
 
 
 def _refresh_once(ticker: Ticker, currencies: list[str]) -> bool:

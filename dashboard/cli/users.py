@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from dashboard.accounts.store import AccountError, create_account
+from dashboard.core.terminal_text import shown
 from dashboard.extensions import db
 
 
@@ -24,5 +25,5 @@ def create(email: str, password: str):
         db.session.commit()
     except AccountError as error:
         db.session.rollback()
-        raise click.ClickException(str(error)) from None
-    click.echo(f"created account {account.email}")
+        raise click.ClickException(shown(error)) from None
+    click.echo(f"created account {shown(account.email)}")

@@ -1,7 +1,9 @@
 """Authenticates the exchange-compatible API the way the exchange does: ACCESS-KEY, ACCESS-NONCE
 and ACCESS-SIGNATURE headers, the signature being HMAC-SHA256 of nonce + full URL + body.
 
-The URL checked is `request.url`: the scheme, host, path and query this app sees. Behind a
+The URL checked is the one the client sent: the scheme and host this app sees, with the path
+and query exactly as on the request line (percent escapes as sent); the decoded form is also
+accepted. Behind a
 reverse proxy that is the proxy's request, so the proxy must pass the client's Host header on
 unchanged, and TRUSTED_PROXIES must be set so the scheme and the client's address come from
 X-Forwarded-Proto and X-Forwarded-For; otherwise a client that signed https://... is refused
@@ -31,6 +33,18 @@ def _missing_permission(permission: str) -> str:
     if permission == READ_BALANCES:
         return _("This API key does not have the permission to read balances.")
     return _("This API key does not have the permission this request needs.")
+
+
+def signed_urls() -> list[str]:
+    """The URL as the client sent it (path and query exactly as on the request line, percent
+    escapes and all, from the server's REQUEST_URI or RAW_URI), then as the app reads it."""
+    urls = []
+    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
+    if isinstance(raw, str) and raw.startswith("/") and raw.isascii():
+        urls.append(request.host_url.rstrip("/") + raw)
+    if request.url not in urls:
+        urls.append(request.url)
+    return urls
 
 
 def refused(response) -> bool:
@@ -64,7 +78,8 @@ def _authenticate(permission: str):
         # The key's row is fine; the configured encryption key is not the one it was made with.
         log.error("API key %s cannot be decrypted: API_KEY_ENCRYPTION_KEY changed?", key.id)
         return render_error(500)
-    if not signature_matches(secret, raw["ACCESS-NONCE"], request.url, request.get_data(cache=True), signature):
+    body = request.get_data(cache=True)
+    if not any(signature_matches(secret, raw["ACCESS-NONCE"], url, body, signature) for url in signed_urls()):
         return render_error(401, _("The signature does not match. Sign ACCESS-NONCE + the full request URL + the request body with HMAC-SHA256, keyed by your secret."))
     if not address_allowed(request.remote_addr, key.allowed_address_list):
         return render_error(403, _("This API key may not be used from your address."))

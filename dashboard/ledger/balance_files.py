@@ -12,6 +12,7 @@ from typing import TextIO
 from sqlalchemy import func, select
 
 from dashboard.core.formatting import plain
+from dashboard.core.terminal_text import neutralize_cell
 from dashboard.extensions import db
 from dashboard.ledger.changes import BalanceChange, LedgerError, record_changes
 from dashboard.ledger.imports import BALANCE_HEADER, FileRefused, Problem, read_balances
@@ -70,7 +71,9 @@ def write_balances(holdings: Iterable[Holding], stream: TextIO) -> int:
     writer.writerow(BALANCE_HEADER)
     count = 0
     for holding in holdings:
-        writer.writerow((holding.email, holding.currency, plain(holding.available), plain(holding.in_use)))
+        # An email that a spreadsheet would run as a formula is written quoted (OWASP); the
+        # import takes the quote off again.
+        writer.writerow((neutralize_cell(holding.email), holding.currency, plain(holding.available), plain(holding.in_use)))
         count += 1
     return count
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dashboard.core.formatting import normalize
+from dashboard.core.terminal_text import restore_cell
 from dashboard.ledger.rates import RateError, check_rate_currency, parse_rate
 from dashboard.types import INTEGER_DIGITS, SCALE
 
@@ -110,7 +111,7 @@ def read_balances(
     good = []
     for line, (email, currency, available, in_use) in rows:
         errors = []
-        email = email.strip().lower()
+        email = restore_cell(email.strip()).lower()
         if email:
             emails.append((line, email))
         else:

@@ -3,14 +3,19 @@
 Every signed-in request starts here, so it is kept to one indexed statement on a connection
 in autocommit mode (no BEGIN or ROLLBACK round trips) and a small immutable snapshot of the
 account. Changes to the account go through accounts.save_settings, never through the snapshot.
+
+Sessions end on the server: idle for SESSION_IDLE_MINUTES, or SESSION_MAX_HOURS after sign-in,
+whatever the cookie says. The times come with the same row (so a cached row ends on time too);
+"last seen" is written at most once per TOUCH_INTERVAL, not on every request.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from flask import Flask, g
+from flask import Flask, current_app, g, request
 from flask_login import UserMixin
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -21,12 +26,27 @@ from dashboard.read_path import read_cache
 _accounts, _sessions = Account.__table__.c, LoginSession.__table__.c
 SIGNED_IN_QUERY = (
     select(_accounts.id, _accounts.email, _accounts.preferred_language,
-           _accounts.never_prompt_language, _accounts.show_net_assets_in_header)
+           _accounts.never_prompt_language, _accounts.show_net_assets_in_header,
+           _sessions.created_at, _sessions.last_seen_at)
     .join(LoginSession.__table__, _sessions.account_id == _accounts.id)
     .where(_sessions.token_hash == bindparam("token_hash"))
 )
 
 MAX_TOKEN_LENGTH = 128
+# How stale "last seen" may get before a request writes it again: the idle limit is exact to
+# within this, and a browser costs one write a minute at most.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def now() -> datetime:
+    """The clock sessions are measured by (tests move it instead of sleeping)."""
+    return datetime.now(UTC)
+
+
+def session_ended(created_at: datetime, last_seen_at: datetime, at: datetime, config) -> bool:
+    idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+    longest = timedelta(hours=config["SESSION_MAX_HOURS"])
+    return at - last_seen_at >= idle or at - created_at >= longest or created_at > at + TOUCH_INTERVAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +82,24 @@ def load_signed_in(token: str) -> SignedInAccount | None:
     row = read_cache.current().signed_in(
         token_hash, lambda: read_connection().execute(SIGNED_IN_QUERY, {"token_hash": token_hash}).first()
     )
-    return None if row is None else SignedInAccount(*row, session_token=token)
+    if row is None:
+        return None
+    *account, created_at, last_seen_at = row
+    at = now()
+    if session_ended(created_at, last_seen_at, at, current_app.config):
+        return None
+    if at - last_seen_at >= TOUCH_INTERVAL:
+        _touch(token_hash, at)
+    return SignedInAccount(*account, session_token=token)
+
+
+def _touch(token_hash: str, at: datetime) -> None:
+    # Through the writing session, so this process's read cache forgets the old time at commit.
+    db.session.execute(
+        update(LoginSession).where(LoginSession.token_hash == token_hash)
+        .values(last_seen_at=at, address=(request.remote_addr or "")[:45])
+    )
+    db.session.commit()
 
 
 def init_app(app: Flask) -> None:

@@ -83,6 +83,7 @@ def test_a_change_to_the_same_figures_writes_nothing(app):
 
 
 def test_the_demo_seed_journals_its_balances_once(app, runner):
+    app.config["ENV_NAME"] = "development"
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     journalled = len(entries_of(app))
     assert journalled == sum(1 for available, in_use in DEMO_BALANCES.values() if available or in_use)

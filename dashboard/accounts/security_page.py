@@ -1,0 +1,187 @@
+"""The Security page (/security): second factors, the account's sessions, the password.
+
+Changing the password or a factor signs every other browser of the account out.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import update
+from werkzeug.security import generate_password_hash
+
+from dashboard.accounts import authenticator, passkeys
+from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
+from dashboard.accounts.sessions import end_other_sessions, sessions_of
+from dashboard.core.language_choice import format_moment
+from dashboard.extensions import db
+from dashboard.models import Account, LoginSession
+
+bp = Blueprint("security", __name__, url_prefix="/security")
+
+
+@bp.before_request
+@login_required
+def _signed_in_only():
+    return None
+
+
+def _password_is_right(password: str) -> bool:
+    account = db.session.get(Account, current_user.id)
+    return account is not None and account.check_password(password)
+
+
+def _end_others() -> None:
+    end_other_sessions(current_user.id, current_user.session_token)
+
+
+def format_time(moment) -> str:
+    return format_moment(moment, str(get_locale()), current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _page(status: int = 200, **forms):
+    account_id = current_user.id
+    context = {
+        "authenticator_on": authenticator.is_enabled(account_id),
+        "setup_secret": authenticator.pending_secret(account_id),
+        "recovery_codes_left": authenticator.remaining_recovery_codes(account_id),
+        "passkeys": passkeys.passkeys_of(account_id),
+        "sessions": sessions_of(account_id),
+        "this_session": LoginSession.hash_token(current_user.session_token),
+        "code_form": forms.get("code_form") or CodeForm(formdata=None),
+        "disable_form": forms.get("disable_form") or PasswordConfirmForm(formdata=None, prefix="disable"),
+        "codes_form": forms.get("codes_form") or PasswordConfirmForm(formdata=None, prefix="codes"),
+        "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
+        "name_form": PasskeyNameForm(formdata=None),
+        "empty_form": EmptyForm(),
+        "format_time": format_time,
+    }
+    if context["setup_secret"]:
+        uri = authenticator.provisioning_uri(context["setup_secret"], current_user.email)
+        context["setup_qr"] = authenticator.qr_svg(uri)
+    return render_template("accounts/security.html", **context), status
+
+
+@bp.get("")
+def index():
+    return _page()
+
+
+def _show_recovery_codes(codes: list[str]):
+    return render_template("accounts/recovery_codes.html", codes=codes)
+
+
+@bp.post("/authenticator/start")
+def start_authenticator():
+    if EmptyForm().validate_on_submit() and not authenticator.is_enabled(current_user.id):
+        authenticator.start_setup(current_user.id)
+    return redirect(url_for("security.index") + "#authenticator")
+
+
+@bp.post("/authenticator/enable")
+def enable_authenticator():
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return _page(400, code_form=form)
+    if not authenticator.enable(current_user.id, form.code.data.strip()):
+        form.code.errors = [_("That code is not valid. Check the time on your phone and try again.")]
+        return _page(400, code_form=form)
+    _end_others()
+    flash(_("Authenticator codes are on. Keep these recovery codes somewhere safe."))
+    return _show_recovery_codes(authenticator.new_recovery_codes(current_user.id))
+
+
+@bp.post("/authenticator/disable")
+def disable_authenticator():
+    form = PasswordConfirmForm(prefix="disable")
+    if not form.validate_on_submit() or not _password_is_right(form.password.data):
+        if form.password.data:
+            form.password.errors = [_("Incorrect password.")]
+        return _page(400, disable_form=form)
+    authenticator.disable(current_user.id)
+    _end_others()
+    flash(_("Authenticator codes are off."))
+    return redirect(url_for("security.index"))
+
+
+@bp.post("/recovery-codes")
+def new_recovery_codes():
+    form = PasswordConfirmForm(prefix="codes")
+    if not form.validate_on_submit() or not _password_is_right(form.password.data) or not authenticator.is_enabled(current_user.id):
+        if form.password.data:
+            form.password.errors = [_("Incorrect password.")]
+        return _page(400, codes_form=form)
+    _end_others()
+    flash(_("New recovery codes: the old ones no longer work."))
+    return _show_recovery_codes(authenticator.new_recovery_codes(current_user.id))
+
+
+@bp.post("/passkeys/options")
+def passkey_options():
+    return passkeys.registration_options(current_user.id, current_user.email), 200, {"Content-Type": "application/json"}
+
+
+@bp.post("/passkeys")
+def add_passkey():
+    try:
+        credential = passkeys.parse_credential(request.get_data(cache=False))
+        name = credential.pop("name", None)
+        form = PasskeyNameForm(formdata=None, data={"name": name if isinstance(name, str) else ""}, meta={"csrf": False})
+        if not form.validate():
+            return jsonify({"success": False, "error": next(iter(form.errors.values()))[0]}), 400
+        passkeys.register(current_user.id, credential, form.name.data.strip())
+    except passkeys.PasskeyError:
+        return jsonify({"success": False, "error": _("The passkey could not be added. Please try again.")}), 400
+    _end_others()
+    flash(_("Passkey added."))
+    return jsonify({"success": True, "redirect": url_for("security.index")})
+
+
+def _passkey_id() -> int | None:
+    # In the form, not the URL: no route names anything of an account (tests/security).
+    raw = request.form.get("passkey", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+
+
+@bp.post("/passkeys/name")
+def rename_passkey():
+    form = PasskeyNameForm()
+    passkey_id = _passkey_id()
+    if form.validate_on_submit() and passkey_id is not None and passkeys.rename(current_user.id, passkey_id, form.name.data.strip()):
+        flash(_("Passkey renamed."))
+    elif form.errors:
+        flash(next(iter(form.errors.values()))[0])
+    return redirect(url_for("security.index") + "#passkeys")
+
+
+@bp.post("/passkeys/remove")
+def remove_passkey():
+    passkey_id = _passkey_id()
+    if EmptyForm().validate_on_submit() and passkey_id is not None and passkeys.remove(current_user.id, passkey_id):
+        _end_others()
+        flash(_("Passkey removed."))
+    return redirect(url_for("security.index") + "#passkeys")
+
+
+@bp.post("/sessions/end-others")
+def end_others():
+    if EmptyForm().validate_on_submit():
+        count = end_other_sessions(current_user.id, current_user.session_token)
+        flash(_("Signed out everywhere else (%(count)d session(s)).", count=count))
+    return redirect(url_for("security.index") + "#sessions")
+
+
+@bp.post("/password")
+def change_password():
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return _page(400, password_form=form)
+    if not _password_is_right(form.current_password.data):
+        form.current_password.errors = [_("Incorrect password.")]
+        return _page(400, password_form=form)
+    db.session.execute(update(Account).where(Account.id == current_user.id).values(password_hash=generate_password_hash(form.new_password.data)))
+    db.session.commit()
+    _end_others()
+    flash(_("Password changed. Every other browser has been signed out."))
+    return redirect(url_for("security.index"))

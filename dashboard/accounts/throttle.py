@@ -1,0 +1,81 @@
+"""Sign-in throttling that nobody can turn against a customer (OWASP's device-cookie scheme).
+
+- An attempt carrying a valid device cookie for the account is limited only by that cookie's
+  own bucket: failures from anywhere else never refuse it. A cookie over its limit is treated
+  as no cookie at all.
+- An attempt without one is limited per client address, then per account. An address already
+  refused is refused before anything is looked at or counted against the account.
+- Only failures count; a successful sign-in counts against nothing.
+
+The counters live in Flask-Limiter's store (Redis in production). If it cannot be reached, the
+store's error reaches errors.py, which answers 503: sign-in fails closed, never open.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from flask import current_app, request
+from limits import RateLimitItem, parse
+
+from dashboard.accounts.device_cookie import DeviceToken, token_for
+from dashboard.extensions import limiter
+
+
+@dataclass(frozen=True)
+class Refusal:
+    retry_after: int  # seconds
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The buckets one sign-in attempt (for one account) is counted in."""
+
+    buckets: tuple[str, ...]
+
+    def refusal(self) -> Refusal | None:
+        """Checked in order, so an address already refused never reaches the account's bucket."""
+        if not _enabled():
+            return None
+        for bucket in self.buckets:
+            if not limiter.limiter.test(_limit(), *_ids(bucket)):
+                stats = limiter.limiter.get_window_stats(_limit(), *_ids(bucket))
+                return Refusal(max(1, math.ceil(stats.reset_time - time.time())))
+        return None
+
+    def failed(self) -> None:
+        if not _enabled():
+            return
+        for bucket in self.buckets:
+            limiter.limiter.hit(_limit(), *_ids(bucket))
+
+
+def attempt_for(email: str) -> Attempt:
+    """The buckets for an attempt on the account with this normalised email."""
+    device: DeviceToken | None = token_for(email)
+    if device is not None and _enabled():
+        trusted = Attempt(("device:" + device.nonce,))
+        if trusted.refusal() is None:
+            return trusted
+    return Attempt(("address:" + (request.remote_addr or ""), "account:" + email))
+
+
+def _enabled() -> bool:
+    # RATELIMIT_ENABLED is Flask-Limiter's switch; the tests that are not about throttling
+    # turn it off, and this throttle obeys it too.
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+
+
+def _limit() -> RateLimitItem:
+    return parse(current_app.config["LOGIN_LIMIT"])
+
+
+def _ids(bucket: str) -> tuple[str, ...]:
+    return (current_app.config["RATELIMIT_KEY_PREFIX"], "sign-in", bucket)
+
+
+
+def address_attempt() -> Attempt:
+    """For an attempt that names no account before it is checked (a passkey alone)."""
+    return Attempt(("address:" + (request.remote_addr or ""),))

@@ -1,0 +1,1 @@
+"""The OpenAPI 3.1 description of every JSON API, served at /api/openapi.json."""

@@ -1,0 +1,124 @@
+"""The OpenAPI 3.1 document, as one Python dict: a new API adds its path under PATHS and its
+shapes under SCHEMAS. The test suite runs Schemathesis against it (tests/api_description/)."""
+from __future__ import annotations
+
+import copy
+
+DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+           "description": "An exact decimal in plain notation (never a float or an exponent)."}
+TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS: dict = {
+    "Decimal": DECIMAL,
+    "Error": {
+        "type": "object", "required": ["success", "error"],
+        "properties": {"success": {"const": False}, "error": {"type": "string", "description": "In the request's language."}},
+    },
+    "Balance": {
+        "type": "object",
+        "required": ["currency", "available", "in_use", "rate_jpy", "available_jpy", "in_use_jpy", "missing_rate", "stale", "formatted"],
+        "properties": {
+            "currency": {"type": "string", "pattern": "^[a-z0-9]{1,10}$"},
+            "available": {"$ref": "#/components/schemas/Decimal"},
+            "in_use": {"$ref": "#/components/schemas/Decimal"},
+            "rate_jpy": {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]},
+            "rate_as_of": TIME,
+            "available_jpy": {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]},
+            "in_use_jpy": {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]},
+            "missing_rate": {"type": "boolean"},
+            "stale": {"type": "boolean"},
+            "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+        },
+    },
+    "Wallet": {
+        "type": "object",
+        "required": ["net_assets", "complete", "missing_rates", "stale", "show_in_header", "locale", "balances"],
+        "properties": {
+            "net_assets": {"type": "object", "required": ["jpy", "formatted"],
+                           "properties": {"jpy": {"$ref": "#/components/schemas/Decimal"}, "formatted": {"type": "string"}}},
+            "complete": {"type": "boolean"},
+            "missing_rates": {"type": "array", "items": {"type": "string"}},
+            "stale": {"type": "boolean"},
+            "rates_as_of": TIME,
+            "show_in_header": {"type": "boolean"},
+            "locale": {"enum": ["ja", "en"]},
+            "balances": {"type": "array", "items": {"$ref": "#/components/schemas/Balance"}},
+        },
+    },
+    "Preferences": {
+        "type": "object", "required": ["show_in_header"], "additionalProperties": False,
+        "properties": {"show_in_header": {"type": "boolean"}},
+    },
+    "ExchangeBalance": {
+        "type": "object", "required": ["success", "jpy", "jpy_reserved"],
+        "properties": {"success": {"const": True}},
+        "additionalProperties": {"$ref": "#/components/schemas/Decimal"},
+        "description": "Per currency code, the available amount under the code and the amount in use under <code>_reserved.",
+    },
+}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(description: str, schema: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+THROTTLE_DOWN = _error("The throttling store is unreachable; try again after Retry-After seconds.")
+SIGNED_HEADERS = [
+    {"name": "ACCESS-KEY", "in": "header", "required": True, "schema": {"type": "string"}},
+    {"name": "ACCESS-NONCE", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "A number that increases with every request on the key, at most 19 digits."},
+    {"name": "ACCESS-SIGNATURE", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "Hex HMAC-SHA256, keyed by the secret, of nonce + the full URL as sent + the body."},
+]
+
+PATHS: dict = {
+    "/api/balance": {
+        "get": {
+            "summary": "The signed-in account's wallet", "security": [{"session": []}],
+            "responses": {"200": _json("The wallet, figures exact and formatted", "Wallet"),
+                          "401": _error("Not signed in")},
+        },
+    },
+    "/api/preferences": {
+        "post": {
+            "summary": "Switch \"Show in header\"", "security": [{"session": []}],
+            "parameters": [{"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+                            "description": "The page's <meta name=\"csrf-token\">."}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Preferences"}}}},
+            "responses": {"200": _json("Saved", "Preferences"), "400": _error("Not exactly {\"show_in_header\": true|false}, or no CSRF token"),
+                          "401": _error("Not signed in"), "413": _error("Body over 64 KB")},
+        },
+    },
+    "/api/accounts/balance": {
+        "get": {
+            "summary": "Balances in the exchange's (Coincheck's) format", "security": [{"signature": []}],
+            "parameters": SIGNED_HEADERS,
+            "responses": {"200": _json("Every enabled currency", "ExchangeBalance"),
+                          "401": _error("Unsigned, unknown or revoked key, bad signature or nonce"),
+                          "403": _error("Address not allowed, or permission missing"),
+                          "429": _error("Too many refused requests"), "503": THROTTLE_DOWN},
+        },
+    },
+}
+
+DOCUMENT: dict = {
+    "openapi": "3.1.0",
+    "info": {"title": "Wallet dashboard API", "version": "1"},
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "session", "description": "The browser's sign-in session"},
+            "signature": {"type": "apiKey", "in": "header", "name": "ACCESS-KEY", "description": "With ACCESS-NONCE and ACCESS-SIGNATURE"},
+        },
+    },
+}
+
+
+def document() -> dict:
+    """A copy, so nobody changes the served document by accident."""
+    return copy.deepcopy(DOCUMENT)
