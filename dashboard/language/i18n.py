@@ -119,8 +119,6 @@ def format_time(moment) -> str:
 
 def display_zone() -> str:
     # The configured zone (checked at start-up): no visitor or account chooses another.
-    from flask import current_app
-
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
