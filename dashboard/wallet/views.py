@@ -47,6 +47,24 @@ def balance_rows(compact: bool = False) -> Markup:
     )))
 
 
+def widest_figure() -> int:
+    """The number of characters of the wallet's widest figure ("¥ 1,234" or "0.5 BTC"): the page
+    shows the table only on a screen wide enough for it, and a card per currency otherwise."""
+    figures = current_figures()
+
+    def measure() -> int:
+        widths = [0]
+        for row in figures.document["balances"]:
+            formatted = row["formatted"]
+            for column in ("available", "in_use", "total"):
+                widths.append(len(formatted[column]) + 1 + len(formatted["code"]))
+                if formatted[column + "_jpy"] is not None:
+                    widths.append(2 + len(formatted[column + "_jpy"]))
+        return max(widths)
+
+    return figures.derived("widest_figure", measure)
+
+
 def current_balance_json() -> str:
     return current_figures().json(current_user.show_net_assets_in_header, current_user.hide_zero_balances, _compact_json)
 
@@ -63,6 +81,7 @@ def wallet_context():
     return {
         "balance": current_balance,
         "balance_rows": balance_rows,
+        "widest_figure": widest_figure,
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
     }
 

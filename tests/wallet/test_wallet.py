@@ -81,8 +81,8 @@ def test_old_rates_are_marked_stale(app, signed_in):
     assert [r["currency"] for r in data["balances"] if r["stale"]] == ["xem"]
     html = signed_in.get("/").get_data(as_text=True)
     assert "Some rates are out of date." in html
-    rows = dict(re.findall(r'<tr data-currency="([a-z]+)".*?(data-mark="stale"[^>]*>)', html, re.S))
-    assert rows["xem"] == 'data-mark="stale">' and rows["btc"] == 'data-mark="stale" hidden>'
+    rows = dict(re.findall(r'<tr data-currency="([a-z]+)"(.*?)</tr>', html, re.S))
+    assert 'data-mark="stale">' in rows["xem"] and 'data-mark="stale" hidden>' in rows["btc"]
 
 
 def header_of_another_page(client) -> str:

@@ -61,7 +61,8 @@ def test_every_seeded_currency_has_a_name_in_the_catalogue():
     [("299", "1000", "29.9"), ("2995", "100000", "3.0"), ("29949", "100000", "29.9"), ("1", "3", "33.3"),
      ("2", "3", "66.7"), ("0", "5", "0.0"), ("5", "5", "100.0"), ("0.0005", "1", "0.1"), ("0.00049999", "1", "0.0"),
      # half-up decided on the exact remainder, never on a rounded quotient
-     ("1" + "0" * 30 + "5", "1" + "0" * 33, "0.1"), ("1" + "0" * 30 + "4" * 20, "1" + "0" * 33, "0.1")],
+     ("5" + "0" * 29, "1" + "0" * 33, "0.1"), ("4" + "9" * 29, "1" + "0" * 33, "0.0"),
+     ("5" + "0" * 29 + ".000000000000000001", "1" + "0" * 33, "0.1"), ("4" + "9" * 29 + ".999999999999999999", "1" + "0" * 33, "0.0")],
 )
 def test_share_is_rounded_half_up_to_one_decimal(part, whole, expected):
     assert format(share_percent(Decimal(part), Decimal(whole)), "f") == expected
