@@ -85,14 +85,14 @@ def test_english_browser_on_the_japanese_page(live_server, demo, new_page):
     screenshot(page, "wallet-en")
     switch_to(page, "日本語")
     assert html_lang(page) == "ja"
-    assert page.get_by_role("heading", name="純資産").is_visible()
+    assert page.get_by_role("heading", name="総資産").is_visible()
     assert page.locator('[data-field="net_assets"]').inner_text() == en_figure
     screenshot(page, "wallet-ja")
     prompt = page.get_by_role("region", name="Show in English?")
     assert prompt.is_visible()
     # the prompt sits above the bar and never covers the header's figure or the switch
     prompt_box = prompt.bounding_box()
-    for target in ("#header-net-assets", "#show-in-header"):
+    for target in (".site-header", "#show-in-header"):
         box = page.locator(target).bounding_box()
         assert prompt_box["y"] + prompt_box["height"] <= box["y"], target
     # keyboard reachable: the first Tab stops are the skip link and the prompt's buttons
