@@ -116,7 +116,7 @@ def test_switcher_saves_the_choice_on_the_account(app, client, demo):
     assert lang_of_html(html) == "en" and "Net Assets" in html
     client.post("/language/", data={"lang": "ja", "next": "/"})
     html = client.get("/").get_data(as_text=True)
-    assert lang_of_html(html) == "ja" and "純資産" in html and "Net Assets" not in html
+    assert lang_of_html(html) == "ja" and "総資産" in html and "Net Assets" not in html
 
 
 @pytest.mark.parametrize("value", ["", "fr", "JA ", "<script>alert(1)</script>", "en\r\nX: y", "x" * 10_000, "中文"])
