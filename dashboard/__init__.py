@@ -78,10 +78,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from dashboard import errors
     from dashboard.cli import register_commands
-    from dashboard.wallet import filters
+    from dashboard.wallet import filters, icons
 
     errors.init_app(app)
     filters.init_app(app)
+    icons.init_app(app)
     register_commands(app)
     return app
 

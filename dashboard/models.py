@@ -35,6 +35,7 @@ class Account(UserMixin, db.Model):
     preferred_language: Mapped[str | None] = mapped_column(String(2))
     never_prompt_language: Mapped[bool] = mapped_column(default=False, server_default=false())
     show_net_assets_in_header: Mapped[bool] = mapped_column(default=True, server_default=true())
+    hide_zero_balances: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     balances: Mapped[list[Balance]] = relationship(back_populates="account", cascade="all, delete-orphan")

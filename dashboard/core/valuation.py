@@ -15,6 +15,7 @@ __all__ = [
     "ValuedHolding",
     "Valuation",
     "value_holdings",
+    "share_percent",
 ]
 
 JPY = "jpy"
@@ -254,3 +255,28 @@ def value_holdings(
         rates_as_of=oldest,
         stale=any_stale,
     )
+
+
+_THOUSAND = Decimal(1000)
+
+
+def share_percent(part: Decimal | None, whole: Decimal) -> Decimal | None:
+    """part as a percentage of whole, rounded half-up to one decimal (29.94... -> 29.9);
+    None when part is unknown or whole is zero, where no share can be said.
+
+    Division is the one inexact step in the wallet, so it is done on integers: the quotient
+    in tenths of a percent and its remainder are exact, and half-up is decided on them
+    rather than on an already rounded quotient (which could round twice).
+    """
+    if part is None:
+        return None
+    part = _as_decimal(part, "part")
+    whole = _as_decimal(whole, "whole")
+    if whole.is_zero():
+        return None
+    if part < 0 or whole < 0:
+        raise ValueError(f"a share needs non-negative figures, got {part} of {whole}")
+    tenths, remainder = _EXACT.divmod(_exact_mul(part, _THOUSAND), whole)
+    if _exact_add(remainder, remainder) >= whole:
+        tenths = _exact_add(tenths, _ONE)
+    return _EXACT.quantize(tenths, _ONE).scaleb(-1)

@@ -1,4 +1,5 @@
-"""The browser's JSON API: the wallet's figures and the "Show in header" preference."""
+"""The browser's JSON API: the wallet's figures and its two switches, "Show in header" and
+"Hide zero balances"."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
@@ -10,6 +11,9 @@ from dashboard.errors import render_error
 from dashboard.wallet.views import current_balance_etag, current_balance_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# The API's name of each switch, and the account's column that keeps it.
+SWITCHES = {"show_in_header": "show_net_assets_in_header", "hide_zero_balances": "hide_zero_balances"}
 
 
 @bp.before_request
@@ -44,11 +48,11 @@ def preferences():
         payload = None
     if not isinstance(payload, dict):
         return render_error(400, _("The request body is not a JSON object."))
-    unknown = set(payload) - {"show_in_header"}
-    if unknown or "show_in_header" not in payload:
-        return render_error(400, _("Send exactly one field, show_in_header."))
-    value = payload["show_in_header"]
-    if not isinstance(value, bool):
-        return render_error(400, _("show_in_header must be true or false."))
-    save_settings(current_user.id, show_net_assets_in_header=value)
-    return jsonify({"show_in_header": value})
+    if not payload or set(payload) - set(SWITCHES):
+        return render_error(400, _("Send show_in_header, hide_zero_balances or both, and no other field."))
+    for name, value in payload.items():
+        if not isinstance(value, bool):
+            return render_error(400, _("%(name)s must be true or false.", name=name))
+    # Checked in full before anything is saved: a request half wrong changes nothing.
+    save_settings(current_user.id, **{SWITCHES[name]: value for name, value in payload.items()})
+    return jsonify(payload)

@@ -1,10 +1,10 @@
-"""The wallet's one form: the "Show in header" switch for browsers without JavaScript."""
+"""The wallet's one form: a switch ("Show in header", "Hide zero balances") for browsers
+without JavaScript. Only its CSRF token is read through WTForms: the switch's value is
+checked by the view, which knows the field's name."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField
 
 
-class HeaderPreferenceForm(FlaskForm):
-    show_in_header = BooleanField(_l("Show in header"))
+class SwitchForm(FlaskForm):
+    pass

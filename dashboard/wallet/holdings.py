@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
+from flask_babel import force_locale
 from sqlalchemy import and_, bindparam, select
 
 from dashboard.core.language_choice import format_moment
@@ -20,6 +21,7 @@ from dashboard.core.valuation import Rate as RateInput
 from dashboard.models import Balance, Currency, Rate
 from dashboard.read_path import read_cache
 from dashboard.read_path.signed_in import read_connection
+from dashboard.wallet.currency_names import currency_name
 from dashboard.wallet.presentation import present_balance
 
 # Built once, on the tables rather than the mapped classes: constructing a select() per request,
@@ -93,21 +95,30 @@ class WalletFigures:
             value = self._derived[key] = make()
         return value
 
-    def with_header(self, show_in_header: bool) -> dict:
-        """The /api/balance document for an account with this header preference."""
-        return self.derived(("document", show_in_header), lambda: {**self.document, "show_in_header": show_in_header})
+    def with_preferences(self, show_in_header: bool, hide_zero_balances: bool) -> dict:
+        """The /api/balance document for an account with these switches."""
+        return self.derived(
+            ("document", show_in_header, hide_zero_balances),
+            lambda: {**self.document, "show_in_header": show_in_header, "hide_zero_balances": hide_zero_balances},
+        )
 
-    def json(self, show_in_header: bool, dumps: Callable[[dict], str]) -> str:
-        return self.derived(("json", show_in_header), lambda: dumps(self.with_header(show_in_header)))
+    def json(self, show_in_header: bool, hide_zero_balances: bool, dumps: Callable[[dict], str]) -> str:
+        return self.derived(
+            ("json", show_in_header, hide_zero_balances),
+            lambda: dumps(self.with_preferences(show_in_header, hide_zero_balances)),
+        )
 
 
 @cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())
 def _figures(rows, locale, zone, stale, now, max_age) -> WalletFigures:
-    return WalletFigures(present_balance(
-        value_rows(rows, now=now, max_age=max_age),
-        locale=locale,
-        format_time=functools.partial(format_moment, locale=locale, zone=zone),
-    ))
+    # The names come from the catalogue of the locale the memo is keyed by, whatever the request's.
+    with force_locale(locale):
+        return WalletFigures(present_balance(
+            value_rows(rows, now=now, max_age=max_age),
+            locale=locale,
+            format_time=functools.partial(format_moment, locale=locale, zone=zone),
+            name_of=currency_name,
+        ))
 
 
 def wallet_figures(account_id: int, *, locale: str, zone: str, max_age: timedelta, now: datetime | None = None) -> WalletFigures:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dashboard.core.formatting import amount, cut_decimal_zero, number, plain
-from dashboard.core.valuation import Valuation
+from dashboard.core.valuation import Valuation, share_percent
 
 
 def _exact(value) -> str | None:
@@ -26,11 +26,18 @@ def present_net_assets(valuation: Valuation, locale: str) -> str:
     return cut_decimal_zero(number(valuation.net_assets_jpy, 1, locale=locale))
 
 
-def present_balance(valuation: Valuation, *, locale: str, format_time) -> dict:
-    """The /api/balance document but for the account's header preference; format_time renders a
-    datetime in the page's zone and language."""
+def _share(value) -> str | None:
+    # Always one decimal ("0.0", "100.0"): a rounded figure, not an exact amount.
+    return None if value is None else format(value, "f")
+
+
+def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) -> dict:
+    """The /api/balance document but for the account's preferences; format_time renders a
+    datetime in the page's zone and language, name_of names a currency in that language."""
     rows = []
     for row in valuation.holdings:
+        total_jpy = row.total_jpy
+        share = share_percent(total_jpy, valuation.net_assets_jpy)
         rows.append(
             {
                 "currency": row.currency,
@@ -40,15 +47,23 @@ def present_balance(valuation: Valuation, *, locale: str, format_time) -> dict:
                 "rate_as_of": _iso(row.rate_as_of),
                 "available_jpy": _exact(row.available_jpy),
                 "in_use_jpy": _exact(row.in_use_jpy),
+                "total": _exact(row.total),
+                "total_jpy": _exact(total_jpy),
+                "share_percent": _share(share),
                 "missing_rate": row.missing_rate,
                 "stale": row.stale,
+                "zero": not row.has_balance,
                 "formatted": {
                     "code": row.currency.upper(),
+                    "name": name_of(row.currency),
                     "available": amount(row.available, row.decimals, locale=locale),
                     "in_use": amount(row.in_use, row.decimals, locale=locale),
+                    "total": amount(row.total, row.decimals, locale=locale),
                     "available_jpy": _jpy(row.available_jpy, locale),
                     "in_use_jpy": _jpy(row.in_use_jpy, locale),
+                    "total_jpy": _jpy(total_jpy, locale),
                     "rate_jpy": _jpy(row.rate_jpy, locale),
+                    "share_percent": None if share is None else number(share, 1, locale=locale),
                 },
             }
         )

@@ -1,9 +1,10 @@
-"""The wallet page and the "Show in header" switch's no-JavaScript form."""
+"""The wallet page and the no-JavaScript forms of its two switches, "Show in header" and
+"Hide zero balances"."""
 from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -11,7 +12,7 @@ from markupsafe import Markup
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
 from dashboard.language.i18n import display_zone, is_signed_in, prompt_language, select_locale
-from dashboard.wallet.forms import HeaderPreferenceForm
+from dashboard.wallet.forms import SwitchForm
 from dashboard.wallet.holdings import WalletFigures, wallet_figures
 from dashboard.wallet.page_memo import app_identity, render_wallet_page
 
@@ -32,29 +33,53 @@ def current_figures() -> WalletFigures:
 
 def current_balance() -> dict:
     """The /api/balance document, as the templates read it."""
-    return current_figures().with_header(current_user.show_net_assets_in_header)
+    return current_figures().with_preferences(current_user.show_net_assets_in_header, current_user.hide_zero_balances)
 
 
-def balance_rows() -> Markup:
-    """The wallet table's rows: the same for every request that has the same figures, so
-    rendered once per memoised document (per app and mount point, which the icons' URLs name)."""
+def balance_rows(compact: bool = False) -> Markup:
+    """The wallet table's rows (the full table's, or the header panel's compact list): the same
+    for every request with the same figures and switch, so rendered once per memoised document
+    (per app and mount point, which the icons' URLs name)."""
     figures = current_figures()
-    key = ("balance_rows", app_identity(), request.script_root)
-    return figures.derived(key, lambda: Markup(render_template("wallet/_balance_rows.html", rows=figures.document["balances"])))
+    hide_zero = current_user.hide_zero_balances
+    template = "wallet/_compact_rows.html" if compact else "wallet/_balance_rows.html"
+    key = ("balance_rows", template, hide_zero, app_identity(), request.script_root)
+    return figures.derived(key, lambda: Markup(render_template(
+        template, rows=figures.document["balances"], hide_zero=hide_zero,
+    )))
+
+
+def widest_figure() -> int:
+    """The number of characters of the wallet's widest figure ("¥ 1,234" or "0.5 BTC"): the page
+    shows the table only on a screen wide enough for it, and a card per currency otherwise."""
+    figures = current_figures()
+
+    def measure() -> int:
+        widths = [0]
+        for row in figures.document["balances"]:
+            formatted = row["formatted"]
+            for column in ("available", "in_use", "total"):
+                widths.append(len(formatted[column]) + 1 + len(formatted["code"]))
+                if formatted[column + "_jpy"] is not None:
+                    widths.append(2 + len(formatted[column + "_jpy"]))
+        return max(widths)
+
+    return figures.derived("widest_figure", measure)
 
 
 def current_balance_json() -> str:
-    return current_figures().json(current_user.show_net_assets_in_header, _compact_json)
+    return current_figures().json(current_user.show_net_assets_in_header, current_user.hide_zero_balances, _compact_json)
 
 
 def current_balance_etag() -> str:
     """A strong validator of /api/balance's body: a digest of its exact bytes, so it changes
     with any figure, the language and the switches, and is made once per memoised document."""
-    show_in_header = current_user.show_net_assets_in_header
+    user = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap: one proxy lookup, not four)
+    show_in_header, hide_zero = user.show_net_assets_in_header, user.hide_zero_balances
     figures = current_figures()
     return figures.derived(
-        ("etag", show_in_header),
-        lambda: hashlib.sha256(figures.json(show_in_header, _compact_json).encode()).hexdigest()[:32],
+        ("etag", show_in_header, hide_zero),
+        lambda: hashlib.sha256(figures.json(show_in_header, hide_zero, _compact_json).encode()).hexdigest()[:32],
     )
 
 
@@ -70,6 +95,7 @@ def wallet_context():
     return {
         "balance": current_balance,
         "balance_rows": balance_rows,
+        "widest_figure": widest_figure,
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
     }
 
@@ -83,19 +109,38 @@ def index():
         locale=select_locale(),
         prompt=prompt_language(),
         show_in_header=current_user.show_net_assets_in_header,
+        hide_zero_balances=current_user.hide_zero_balances,
     )
+
+
+def _read_switch(field: str, refusal: str) -> bool:
+    if not SwitchForm().validate_on_submit():
+        abort(400, description=_("The form could not be read. Please try again."))
+    # A checkbox sends nothing when off, so the form always sends a hidden "n" first and the
+    # checked box adds "y": ["n"] is off, ["n", "y"] is on, anything else (nothing included) is refused.
+    values = request.form.getlist(field)
+    if values not in (["n"], ["n", "y"]):
+        abort(400, description=refusal)
+    return values == ["n", "y"]
+
+
+def _back() -> str:
+    return language.safe_return_path(request.form.get("next"), default=url_for("wallet.index"))
 
 
 @bp.route("/preferences/header", methods=["POST"])
 @login_required
 def set_header_preference():
-    form = HeaderPreferenceForm()
-    if not form.validate_on_submit():
-        abort(400, description=_("The form could not be read. Please try again."))
-    # A checkbox sends nothing when off, so the form always sends a hidden "n" first and the
-    # checked box adds "y": ["n"] is off, ["n", "y"] is on, anything else (nothing included) is refused.
-    values = request.form.getlist("show_in_header")
-    if values not in (["n"], ["n", "y"]):
-        abort(400, description=_("Show in header must be on or off."))
-    save_settings(current_user.id, show_net_assets_in_header=values == ["n", "y"])
-    return redirect(language.safe_return_path(request.form.get("next"), default=url_for("wallet.index")))
+    on = _read_switch("show_in_header", _("Show in header must be on or off."))
+    save_settings(current_user.id, show_net_assets_in_header=on)
+    flash(_("Saved: net assets are shown in the header.") if on else _("Saved: net assets are no longer shown in the header."))
+    return redirect(_back())
+
+
+@bp.route("/preferences/zero-balances", methods=["POST"])
+@login_required
+def set_zero_balances_preference():
+    on = _read_switch("hide_zero_balances", _("Hide zero balances must be on or off."))
+    save_settings(current_user.id, hide_zero_balances=on)
+    flash(_("Saved: currencies with a zero balance are hidden.") if on else _("Saved: every currency is shown."))
+    return redirect(_back())

@@ -14,7 +14,8 @@ from .conftest import browser_sign_in, screenshot
 
 pytestmark = pytest.mark.browser
 
-HEADER_AMOUNT = "#header-net-assets .amount"
+# The header's figure, on any page but the wallet's own (which shows the figure itself).
+HEADER_AMOUNT = "#wallet-control #header-net-assets"
 
 
 @pytest.fixture
@@ -30,45 +31,53 @@ def sign_out(page):
 def test_switch_changes_the_header_at_once_and_holds(live_server, demo, new_page):
     page = new_page()
     browser_sign_in(page, live_server)
+    net_assets = page.locator('[data-field="net_assets"]').inner_text()
+    page.goto(f"{live_server}/api-keys")
+    assert page.locator(HEADER_AMOUNT).inner_text() == f"¥ {net_assets}"
+    page.locator("#wallet-control").click()
     switch = page.get_by_role("switch", name="Show in header")
     assert switch.is_checked()
-    net_assets = page.locator('[data-field="net_assets"]').inner_text()
-    assert page.locator(HEADER_AMOUNT).inner_text() == f"¥ {net_assets}"
 
     page.evaluate("window.__sameDocument = true")  # lost if the page reloads
     switch.press("Space")                          # keyboard-operable
     # Locator assertions, not wait_for_function: a string predicate is re-run through eval(),
     # which the page's Content-Security-Policy rightly refuses once it has to poll.
-    expect(page.locator("#header-net-assets")).to_be_hidden()
-    assert page.locator(HEADER_AMOUNT).count() == 0
+    expect(page.locator(HEADER_AMOUNT)).to_be_hidden()
+    assert page.locator(HEADER_AMOUNT).inner_text() == ""  # off means off: the amount is gone
     assert not switch.is_checked()
     assert page.evaluate("window.__sameDocument") is True
 
     page.reload()
-    assert page.locator(HEADER_AMOUNT).count() == 0
+    assert page.locator(HEADER_AMOUNT).inner_text() == "" and page.locator(HEADER_AMOUNT).is_hidden()
+    page.goto(f"{live_server}/")
     assert not page.get_by_role("switch", name="Show in header").is_checked()
 
     sign_out(page)
     browser_sign_in(page, live_server)
-    assert page.locator(HEADER_AMOUNT).count() == 0
     page.get_by_role("switch", name="Show in header").click()
-    page.wait_for_selector(HEADER_AMOUNT)
+    expect(page.locator("#refresh-status")).to_have_text("Saved.")
     sign_out(page)
     browser_sign_in(page, live_server)
+    page.goto(f"{live_server}/api-keys")
     assert page.locator(HEADER_AMOUNT).inner_text() == f"¥ {net_assets}"
 
 
 def test_switch_works_without_javascript(live_server, demo, new_page):
     page = new_page(java_script_enabled=False)
     browser_sign_in(page, live_server)
-    assert page.locator(HEADER_AMOUNT).is_visible()
+    save = page.locator('form[data-preference="show_in_header"] .save-switch')
     page.get_by_role("switch", name="Show in header").uncheck()
     with page.expect_navigation():
-        page.locator(".save-switch").click()
-    assert page.locator(HEADER_AMOUNT).count() == 0
+        save.click()
+    expect(page.locator(".flashes")).to_have_text("Saved: net assets are no longer shown in the header.")
+    page.goto(f"{live_server}/api-keys")
+    assert page.locator(HEADER_AMOUNT).is_hidden()
+    page.goto(f"{live_server}/")
     page.get_by_role("switch", name="Show in header").check()
     with page.expect_navigation():
-        page.locator(".save-switch").click()
+        save.click()
+    expect(page.locator(".flashes")).to_have_text("Saved: net assets are shown in the header.")
+    page.goto(f"{live_server}/api-keys")
     assert page.locator(HEADER_AMOUNT).is_visible()
 
 
@@ -86,8 +95,7 @@ def test_figures_refresh_without_a_reload_and_failures_show(app, live_server, de
     assert page.locator('tr[data-currency="jpy"] [data-field="available"]').inner_text() == "1,235,567"
 
     page.route("**/api/balance", lambda route: route.fulfill(status=503, body="{}", content_type="application/json"))
-    page.wait_for_selector("#refresh-status:not([hidden])")
-    assert page.locator("#refresh-status").inner_text() == "Could not update the figures. Showing the last ones received."
+    expect(page.locator("#refresh-status")).to_have_text("Could not update the figures. Showing the last ones received.")
 
 
 def test_wide_and_narrow_layouts(live_server, demo, new_page):
@@ -95,19 +103,17 @@ def test_wide_and_narrow_layouts(live_server, demo, new_page):
     browser_sign_in(wide, live_server)
     assert wide.locator("#menu-toggle").is_hidden()
     assert wide.locator(".wallet-widget").is_visible()
-    wide.goto(f"{live_server}/login")  # a page where the drop-down starts closed
-    wide.goto(f"{live_server}/")
     screenshot(wide, "wallet-wide")
 
     narrow = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     browser_sign_in(narrow, live_server)
     toggle = narrow.locator("#menu-toggle")
     assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false"
-    assert narrow.locator(".wallet-widget").is_hidden()
-    screenshot(narrow, "wallet-narrow-closed")
-    toggle.click()
-    assert toggle.get_attribute("aria-expanded") == "true"
+    # The wallet is the page, not behind the menu.
     assert narrow.locator(".wallet-widget").is_visible()
     box = narrow.locator(".wallet-widget").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
+    screenshot(narrow, "wallet-narrow")
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true" and narrow.locator("#site-menu").is_visible()
     screenshot(narrow, "wallet-narrow-menu")

@@ -25,7 +25,7 @@ def memo_render(template="wallet/index.html"):
 
     return page_memo.render_wallet_page(
         template, current_figures(), locale=select_locale(), prompt=prompt_language(),
-        show_in_header=current_user.show_net_assets_in_header,
+        show_in_header=current_user.show_net_assets_in_header, hide_zero_balances=current_user.hide_zero_balances,
     )
 
 
@@ -51,20 +51,25 @@ def test_each_browser_gets_its_own_working_token(app, demo):
     assert tokens[0] != tokens[1]
     for browser, token in zip(browsers, tokens, strict=True):
         page = browser.get("/").get_data(as_text=True)
-        assert page.count(csrf_token_in(page)) == 4  # meta, switch form, sign-out form, language form
+        assert page.count(csrf_token_in(page)) == 5  # meta, two switch forms, sign-out form, language form
         answer = browser.post("/preferences/header", data={"csrf_token": token, "show_in_header": "n", "next": "/"})
         assert answer.status_code == 302
     # Each browser's token is bound to its own session: swapped, they are refused.
     assert browsers[0].post("/preferences/header", data={"csrf_token": tokens[1], "show_in_header": "n"}).status_code == 400
 
 
-def test_the_page_follows_the_switch_and_the_language(app, client, demo):
+def test_the_page_follows_the_switches_and_the_language(app, client, demo):
     token = sign_in_with_csrf(client)
-    header = re.compile(r'id="header-net-assets"[^>]*>\s*Net Assets')
-    assert header.search(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True))
-    client.post("/preferences/header", data={"csrf_token": token, "show_in_header": "n", "next": "/"})
+    header_on = re.compile(r'id="show-in-header" name="show_in_header" value="y" checked')
+    zero_hidden = re.compile(r'<tr data-currency="[a-z]+" class="[^"]*" data-zero hidden>')
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert not header.search(page) and 'id="header-net-assets"' in page
+    assert header_on.search(page) and not zero_hidden.search(page)
+    client.post("/preferences/header", data={"csrf_token": token, "show_in_header": "n", "next": "/"})
+    client.post("/preferences/zero-balances", data={"csrf_token": token, "hide_zero_balances": ["n", "y"], "next": "/"})
+    client.get("/")  # shows the flashed confirmations, rendered afresh
+    page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert not header_on.search(page) and 'id="show-in-header"' in page
+    assert zero_hidden.search(page)
     client.post("/language/", data={"csrf_token": csrf_token_in(page), "lang": "ja", "next": "/"})
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="ja">' in page and "Show in English?" not in page  # a choice ends the prompt
@@ -77,7 +82,7 @@ def test_a_flashed_message_is_shown_once(app, client, demo):
         session["_flashes"] = [("message", "<b>Saved</b>")]
     page = client.get("/").get_data(as_text=True)
     assert "&lt;b&gt;Saved&lt;/b&gt;" in page
-    assert "Saved" not in client.get("/").get_data(as_text=True)
+    assert "&lt;b&gt;Saved" not in client.get("/").get_data(as_text=True)
 
 
 def test_a_query_string_is_rendered_afresh_and_escaped(app, client, demo):

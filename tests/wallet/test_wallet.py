@@ -43,7 +43,7 @@ def test_api_balance_is_exact_and_adds_up(signed_in):
 def test_page_shows_the_figures_the_api_gives(signed_in):
     data = signed_in.get("/api/balance").get_json()
     html = signed_in.get("/").get_data(as_text=True)
-    assert f'¥ <span data-field="net_assets">{data["net_assets"]["formatted"]}</span>' in html
+    assert f'<span class="yen">¥</span> <span data-field="net_assets">{data["net_assets"]["formatted"]}</span>' in html
     assert "Net Assets" in html and "Show in header" in html and "Available" in html and "In Use" in html
     btc = next(row for row in data["balances"] if row["currency"] == "btc")
     assert f'¥ {btc["formatted"]["available_jpy"]}' in html
@@ -66,7 +66,8 @@ def test_missing_rate_is_reported_and_left_out(app, signed_in):
     )
     html = signed_in.get("/").get_data(as_text=True)
     row = re.search(r'<tr data-currency="btc".*?</tr>', html, re.S).group(0)
-    assert row.count("—") == 2
+    assert row.count("—") == 4  # available, in use and total in yen, and the share
+    assert re.search(r'data-mark="missing">No rate<', row) and re.search(r"data-rate hidden", row)
     assert "Net assets leave out currencies without a rate:" in html and "BTC" in html
 
 
@@ -80,18 +81,28 @@ def test_old_rates_are_marked_stale(app, signed_in):
     assert [r["currency"] for r in data["balances"] if r["stale"]] == ["xem"]
     html = signed_in.get("/").get_data(as_text=True)
     assert "Some rates are out of date." in html
-    assert 'class="stale-mark"' in re.search(r'<tr data-currency="xem".*?</tr>', html, re.S).group(0)
+    rows = dict(re.findall(r'<tr data-currency="([a-z]+)"(.*?)</tr>', html, re.S))
+    assert 'data-mark="stale">' in rows["xem"] and 'data-mark="stale" hidden>' in rows["btc"]
+
+
+def header_of_another_page(client) -> str:
+    # On the wallet page itself the page shows the figure and the header leaves it out.
+    html = client.get("/api-keys").get_data(as_text=True)
+    assert "Net Assets" not in header_html(client.get("/").get_data(as_text=True))
+    return header_html(html)
 
 
 def test_header_switch_through_the_api(app, signed_in):
-    assert "Net Assets" in header_html(signed_in.get("/").get_data(as_text=True))
+    net_assets = signed_in.get("/api/balance").get_json()["net_assets"]["formatted"]
+    header = header_of_another_page(signed_in)
+    assert header.count("Net Assets") == 1 and f"¥ {net_assets}<" in header
     response = signed_in.post("/api/preferences", json={"show_in_header": False})
     assert response.status_code == 200 and response.get_json() == {"show_in_header": False}
-    header = header_html(signed_in.get("/").get_data(as_text=True))
-    assert "¥" not in header and "Net Assets" not in header.split("data-label")[1].split(">", 1)[1]
+    header = header_of_another_page(signed_in)
+    assert "¥" not in header and net_assets not in header and header.count("Net Assets") == 1
     assert signed_in.get("/api/balance").get_json()["show_in_header"] is False
     signed_in.post("/api/preferences", json={"show_in_header": True})
-    assert "¥" in header_html(signed_in.get("/").get_data(as_text=True))
+    assert f"¥ {net_assets}<" in header_of_another_page(signed_in)
 
 
 def test_header_switch_without_javascript(app, signed_in):
@@ -99,6 +110,7 @@ def test_header_switch_without_javascript(app, signed_in):
     assert response.status_code == 302 and response.location == "/"
     with app.app_context():
         assert db.session.execute(select(Account.show_net_assets_in_header)).scalar_one() is False
+    assert "Saved: net assets are no longer shown in the header." in signed_in.get("/").get_data(as_text=True)
     assert signed_in.post("/preferences/header", data={"next": "/"}).status_code == 400  # nothing sent: refused
     signed_in.post("/preferences/header", data=MultiDict([("show_in_header", "n"), ("show_in_header", "y"), ("next", "//evil.example")]))
     with app.app_context():
@@ -113,6 +125,10 @@ def test_header_switch_without_javascript(app, signed_in):
         ('{"show_in_header": 0}', "application/json"),
         ('{"show_in_header": null}', "application/json"),
         ('{"show_in_header": true, "email": "x"}', "application/json"),
+        ('{"hide_zero_balances": "true"}', "application/json"),
+        ('{"hide_zero_balances": 1}', "application/json"),
+        ('{"show_in_header": false, "hide_zero_balances": "yes"}', "application/json"),
+        ('{"hide_zero_balances": true, "hide_amounts": true}', "application/json"),
         ("[true]", "application/json"),
         ("{}", "application/json"),
         ('{"show_in_header": false}', "text/plain"),
@@ -123,7 +139,8 @@ def test_bad_preferences_are_refused_and_change_nothing(app, signed_in, body, co
     assert response.status_code == 400
     assert response.get_json()["success"] is False and response.get_json()["error"]
     with app.app_context():
-        assert db.session.execute(select(Account.show_net_assets_in_header)).scalar_one() is True
+        switches = db.session.execute(select(Account.show_net_assets_in_header, Account.hide_zero_balances)).one()
+    assert tuple(switches) == (True, False)
 
 
 @pytest.mark.parametrize("path", ["/", "/api/balance"])
