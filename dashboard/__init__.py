@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
 
     from dashboard.accounts.views import bp as auth_bp
+    from dashboard.activity.views import bp as activity_bp
     from dashboard.exchange_api.keys_page import bp as api_keys_bp
     from dashboard.exchange_api.views import bp as exchange_api_bp
     from dashboard.language.views import bp as language_bp
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(language_bp)
     app.register_blueprint(api_keys_bp)
     app.register_blueprint(exchange_api_bp)
+    app.register_blueprint(activity_bp)
 
     from dashboard import errors
     from dashboard.cli import register_commands

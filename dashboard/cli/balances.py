@@ -12,13 +12,12 @@ from dashboard.accounts.store import find_account
 from dashboard.cli.files import operator, output, read_input, read_moment, refuse_file, stamp
 from dashboard.core.formatting import plain
 from dashboard.extensions import db
-from dashboard.ledger.balance_files import current_balances, import_balances, write_balances
 from dashboard.ledger import reasons
+from dashboard.ledger.balance_files import current_balances, import_balances, write_balances
 from dashboard.ledger.changes import LedgerError, adjust, in_transaction, set_balance
 from dashboard.ledger.imports import FileRefused, parse_amount
 from dashboard.ledger.journal import history, holdings_as_of, verify
 from dashboard.models import Currency
-
 
 _STANDARD_REASON = "Default: a standard reason, shown to the customer in their language."
 

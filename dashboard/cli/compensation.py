@@ -13,7 +13,7 @@ from dashboard.cli.files import operator, output, read_input, read_moment, stamp
 from dashboard.core.compensation import DEFAULT_ROUNDING, ROUNDING_RULES
 from dashboard.core.formatting import plain
 from dashboard.extensions import db
-from dashboard.ledger.changes import LedgerError, in_transaction
+from dashboard.ledger.changes import LedgerError
 from dashboard.ledger.compensation_plans import Plan, PlanRefused, make_plan, read_plan
 from dashboard.ledger.compensation_runs import BATCH_SIZE, apply_plan, plan_status
 from dashboard.ledger.rates import RateError, parse_rate

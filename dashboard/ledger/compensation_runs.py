@@ -16,7 +16,16 @@ from dashboard.core.compensation import EXACT
 from dashboard.core.formatting import plain
 from dashboard.extensions import db
 from dashboard.ledger import reasons
-from dashboard.ledger.changes import BalanceChange, Figures, add, in_transaction, lock_many, recorded_keys, subtract, write_locked
+from dashboard.ledger.changes import (
+    BalanceChange,
+    Figures,
+    add,
+    in_transaction,
+    lock_many,
+    recorded_keys,
+    subtract,
+    write_locked,
+)
 from dashboard.ledger.compensation_plans import Plan, PlanLine
 from dashboard.models import Account, CompensationLine, Currency, utcnow
 
