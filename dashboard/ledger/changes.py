@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -227,15 +227,22 @@ def lock_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
     known = set(db.session.execute(select(Currency.code).where(Currency.code.in_(codes))).scalars())
     if codes - known:
         raise LedgerError(f"unknown currency {sorted(codes - known)[0]!r}")
-    ordered = sorted(pairs)
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    # Inserted in lock order too, so that two batches creating the same rows wait rather than deadlock.
-    db.session.execute(
-        dialect.insert(Balance).values([
-            {"account_id": account_id, "currency_code": currency, "available": ZERO, "in_use": ZERO} for account_id, currency in ordered
-        ]).on_conflict_do_nothing()
-    )
     accounts = sorted({account_id for account_id, _ in pairs})
+    locked = _select_locked(accounts, codes, pairs)
+    missing = sorted(pairs - locked.keys())
+    if missing:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        # Created in lock order, so that two batches creating the same rows wait rather than
+        # deadlock; one statement compiled once, its rows sent in batches (executemany).
+        db.session.execute(
+            dialect.insert(Balance.__table__).on_conflict_do_nothing(),
+            [{"account_id": account_id, "currency_code": currency, "available": ZERO, "in_use": ZERO} for account_id, currency in missing],
+        )
+        locked |= _select_locked(sorted({account_id for account_id, _ in missing}), codes, set(missing))
+    return locked
+
+
+def _select_locked(accounts: list[int], codes: set[str], pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
     rows = db.session.execute(
         select(Balance.account_id, Balance.currency_code, Balance.available, Balance.in_use)
         .where(Balance.account_id.in_(accounts), Balance.currency_code.in_(codes))
@@ -263,8 +270,9 @@ def write_locked(changes: list[BalanceChange], locked: dict[tuple[int, str], Fig
     changes = [change for change in changes if (change.available, change.in_use) != astuple(locked[change.account_id, change.currency])]
     if not changes:
         return 0
+    places = dict(db.session.execute(select(Currency.code, Currency.decimals)).all())
     for change in changes:
-        _check_figures(change)
+        _check_figures(change, places)
     accounts = sorted({change.account_id for change in changes})
     codes = {change.currency for change in changes}
     last = {
@@ -290,10 +298,16 @@ def write_locked(changes: list[BalanceChange], locked: dict[tuple[int, str], Fig
             "source": source[:200], "effective_at": max(now, effective_at) if effective_at else now, "recorded_at": now,
             "idempotency_key": change.key,
         })
-        figures.append({"account_id": change.account_id, "currency_code": change.currency,
-                        "available": change.available, "in_use": change.in_use})
-    db.session.execute(insert(JournalEntry), entries)
-    db.session.execute(update(Balance), figures)  # by primary key, one executemany
+        figures.append({"key_account": change.account_id, "key_currency": change.currency,
+                        "new_available": change.available, "new_in_use": change.in_use})
+    db.session.execute(insert(JournalEntry.__table__), entries)
+    balances = Balance.__table__
+    db.session.execute(
+        update(balances)
+        .where(balances.c.account_id == bindparam("key_account"), balances.c.currency_code == bindparam("key_currency"))
+        .values(available=bindparam("new_available"), in_use=bindparam("new_in_use")),
+        figures,
+    )
     for change in changes:
         locked[change.account_id, change.currency] = Figures(change.available, change.in_use)
     return len(changes)
@@ -313,9 +327,10 @@ def add(figure: Decimal, amount: Decimal) -> Decimal:
     return _EXACT.add(figure, amount)
 
 
-def _check_figures(change: BalanceChange) -> None:
-    currency = db.session.get(Currency, change.currency)
-    if currency is None:
+def _check_figures(change: BalanceChange, places: dict[str, int] | None = None) -> None:
+    """places: currency code → decimal places, when the caller has read them for a whole batch."""
+    decimals = places.get(change.currency) if places is not None else getattr(db.session.get(Currency, change.currency), "decimals", None)
+    if decimals is None:
         raise LedgerError(f"unknown currency {change.currency!r}", change)
     for name, value in (("available", change.available), ("in use", change.in_use)):
         if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
@@ -327,8 +342,8 @@ def _check_figures(change: BalanceChange) -> None:
             raise LedgerError(f"{change.currency} {name} would be negative ({value})", change)
         if not value.is_zero() and value.adjusted() >= INTEGER_DIGITS:
             raise LedgerError(f"{change.currency} {name} is too large ({value})", change)
-        if -normalize(value).as_tuple().exponent > currency.decimals:
-            raise LedgerError(f"{change.currency} {name} has more than {currency.decimals} decimal places ({value})", change)
+        if -normalize(value).as_tuple().exponent > decimals:
+            raise LedgerError(f"{change.currency} {name} has more than {decimals} decimal places ({value})", change)
 
 
 # Balances have up to 40 digits, more than the default context's 28: arithmetic on them must

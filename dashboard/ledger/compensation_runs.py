@@ -172,12 +172,12 @@ def _apply_batch(plan: Plan, currency: Currency, batch: list[PlanLine], done: se
     write_locked(changes, locked, source=source)
     if records:
         dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(CompensationLine).values(records)
+        insert = dialect.insert(CompensationLine.__table__)
         # A line refused by an earlier run may be applied (or refused again, for a new reason) now.
         db.session.execute(insert.on_conflict_do_update(
             index_elements=["plan_id", "account_id"],
             set_={"status": insert.excluded.status, "detail": insert.excluded.detail, "recorded_at": insert.excluded.recorded_at},
-        ))
+        ), records)
     return outcome
 
 
