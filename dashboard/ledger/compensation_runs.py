@@ -76,14 +76,17 @@ def apply_plan(plan: Plan, *, source: str, reason_text: str | None = None, batch
                after_batch: Callable[[int], None] | None = None) -> RunResult:
     """Apply every line not yet applied, batch by batch, each batch committed on its own."""
     currency = db.session.get(Currency, plan.record.currency_code)
+    # By email, so that the lines applied by an earlier run cost no statement at all.
     done = set(db.session.execute(
-        select(CompensationLine.account_id).where(CompensationLine.plan_id == plan.record.id, CompensationLine.status == APPLIED)
+        select(Account.email).join(CompensationLine, CompensationLine.account_id == Account.id)
+        .where(CompensationLine.plan_id == plan.record.id, CompensationLine.status == APPLIED)
     ).scalars())
     db.session.rollback()  # no snapshot held open across the run
-    result = RunResult()
-    for start in range(0, len(plan.lines), batch_size):
-        batch = plan.lines[start:start + batch_size]
-        outcome, retries = in_transaction(lambda batch=batch: _apply_batch(plan, currency, batch, done, reason_text, source))
+    result = RunResult(already_applied=sum(1 for line in plan.lines if line.email in done))
+    todo = [line for line in plan.lines if line.email not in done]
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        outcome, retries = in_transaction(lambda batch=batch: _apply_batch(plan, currency, batch, reason_text, source))
         result.applied += outcome.applied
         result.already_applied += outcome.already_applied
         result.refused += outcome.refused
@@ -128,7 +131,7 @@ class _BatchOutcome:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def _apply_batch(plan: Plan, currency: Currency, batch: list[PlanLine], done: set[int], reason_text: str | None,
+def _apply_batch(plan: Plan, currency: Currency, batch: list[PlanLine], reason_text: str | None,
                  source: str) -> _BatchOutcome:
     outcome = _BatchOutcome()
     accounts = dict(db.session.execute(select(Account.email, Account.id).where(Account.email.in_([line.email for line in batch]))).all())
@@ -138,8 +141,6 @@ def _apply_batch(plan: Plan, currency: Currency, batch: list[PlanLine], done: se
         if account_id is None:
             # An account with a journal cannot be deleted; only a changed email lands here.
             outcome.refused.append(Refusal(line.email, line.quantity, line.jpy, "no account with this email"))
-        elif account_id in done:
-            outcome.already_applied += 1
         else:
             todo.append((account_id, line))
     if not todo:
