@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -146,6 +146,11 @@ class JournalEntry(db.Model):
     available_after: Mapped[Decimal] = mapped_column(ExactDecimal)
     in_use_after: Mapped[Decimal] = mapped_column(ExactDecimal)
     reason: Mapped[str] = mapped_column(String(200))
+    # Reasons the app writes itself also carry a code and its parameters (exact strings), from
+    # which the customer's activity page says them in the page's language; NULL for an
+    # operator's free text, shown as written (dashboard/ledger/reasons.py).
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_params: Mapped[dict | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(200))
     # When the change took effect (an import may state a past moment) and when it was written.
     effective_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -270,3 +275,49 @@ class Passkey(db.Model):
 
 
 __all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey"]
+# Compensation runs (dashboard/ledger/compensation_plans.py, compensation_runs.py).
+
+
+class CompensationPlan(db.Model):
+    """A reviewed compensation: who held how much of a currency at a moment, and the JPY each is
+    owed. Its file is applied only if byte-for-byte the one recorded here (digest); `identity`,
+    written in the file, tells a plan made on another database from an edited one."""
+
+    __tablename__ = "compensation_plans"
+    __table_args__ = (
+        CheckConstraint("rounding IN ('down', 'half-up')", name="compensation_rounding_known"),
+        CheckConstraint("holders >= 0", name="compensation_holders_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(36), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    snapshot_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    rounding: Mapped[str] = mapped_column(String(10))
+    holders: Mapped[int]
+    total_quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    total_jpy: Mapped[Decimal] = mapped_column(ExactDecimal)
+    rounded_away: Mapped[Decimal] = mapped_column(ExactDecimal)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class CompensationLine(db.Model):
+    """What became of one account's line of a plan: applied (in the same transaction as its
+    journal entries) or refused, with why. A line with no row is pending."""
+
+    __tablename__ = "compensation_lines"
+    __table_args__ = (CheckConstraint("status IN ('applied', 'refused')", name="compensation_line_status_known"),)
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("compensation_plans.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    jpy: Mapped[Decimal] = mapped_column(ExactDecimal)
+    status: Mapped[str] = mapped_column(String(10))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+__all__ += ["CompensationPlan", "CompensationLine"]

@@ -1,4 +1,4 @@
-"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|rates|balances|keys|sessions`."""
+"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|rates|balances|keys|sessions|compensation`."""
 from __future__ import annotations
 
 import functools
@@ -9,13 +9,14 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 def register_commands(app) -> None:
     from dashboard.cli.balances import balances
+    from dashboard.cli.compensation import compensation
     from dashboard.cli.demo import seed_demo
     from dashboard.cli.keys import keys
     from dashboard.cli.rates import rates
     from dashboard.cli.sessions import sessions
     from dashboard.cli.users import users
 
-    for command in (users, seed_demo, rates, balances, keys, sessions):
+    for command in (users, seed_demo, rates, balances, keys, sessions, compensation):
         _explain_database_errors(command)
         app.cli.add_command(command)
 

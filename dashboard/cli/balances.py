@@ -2,7 +2,6 @@
 ledger, and every change is in the journal."""
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
@@ -10,15 +9,26 @@ import click
 from flask.cli import with_appcontext
 
 from dashboard.accounts.store import find_account
-from dashboard.cli.files import output, read_input, read_moment, refuse_file, stamp
+from dashboard.cli.files import operator, output, read_input, read_moment, refuse_file, stamp
 from dashboard.core.formatting import plain
 from dashboard.core.terminal_text import shown
 from dashboard.extensions import db
+from dashboard.ledger import reasons
 from dashboard.ledger.balance_files import current_balances, import_balances, write_balances
 from dashboard.ledger.changes import LedgerError, adjust, in_transaction, set_balance
 from dashboard.ledger.imports import FileRefused, parse_amount
 from dashboard.ledger.journal import history, holdings_as_of, verify
 from dashboard.models import Currency
+
+_STANDARD_REASON = "Default: a standard reason, shown to the customer in their language."
+
+
+def _reason(text: str | None, standard) -> str | reasons.Reason:
+    if text is None:
+        return standard()
+    if not text.strip():
+        raise click.BadParameter("must not be empty", param_hint="--reason")
+    return text.strip()
 
 
 @click.group(help="Manage customer balances and read their journal.")
@@ -30,15 +40,15 @@ def balances():
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--as-of", "as_of", metavar="TIMESTAMP",
               help="The file gives balances as they stood at this past moment (ISO 8601); the journal records both times.")
-@click.option("--reason", default="balance import", show_default=True, help="Recorded in the journal.")
+@click.option("--reason", help=f"Recorded in the journal and shown to the customer as written. {_STANDARD_REASON}")
 @with_appcontext
-def import_command(file: str, as_of: str | None, reason: str):
+def import_command(file: str, as_of: str | None, reason: str | None):
     """Set balances from a CSV file with the header email,currency,available,in_use.
     The whole file is checked first; one bad line and nothing is imported."""
     moment = read_moment(as_of, "--as-of") if as_of else None
     data = read_input(file)
     try:
-        result, _ = in_transaction(lambda: import_balances(data, name="stdin" if file == "-" else Path(file).name, at=moment, reason=reason))
+        result, _ = in_transaction(lambda: import_balances(data, name="stdin" if file == "-" else Path(file).name, at=moment, reason=_reason(reason, reasons.balance_import)))
     except FileRefused as refused:
         refuse_file(refused, "nothing")
     if result.changed == 0 and result.already_applied:
@@ -65,7 +75,7 @@ def export_command(file: str):
 @click.argument("currency")
 @click.option("--available", metavar="AMOUNT", help="The new available amount.")
 @click.option("--in-use", "in_use", metavar="AMOUNT", help="The new amount in use.")
-@click.option("--reason", default="manual correction", show_default=True, help="Recorded in the journal.")
+@click.option("--reason", help=f"Recorded in the journal and shown to the customer as written. {_STANDARD_REASON}")
 @with_appcontext
 def set_command(email, currency, available, in_use, reason):
     """Set an account's balance in CURRENCY; a figure not given stays as it is."""
@@ -77,7 +87,7 @@ def set_command(email, currency, available, in_use, reason):
 @click.argument("currency")
 @click.option("--available", metavar="[+|-]AMOUNT", help="Add to (or, with -, take from) the available amount.")
 @click.option("--in-use", "in_use", metavar="[+|-]AMOUNT", help="Add to (or take from) the amount in use.")
-@click.option("--reason", default="manual correction", show_default=True, help="Recorded in the journal.")
+@click.option("--reason", help=f"Recorded in the journal and shown to the customer as written. {_STANDARD_REASON}")
 @with_appcontext
 def adjust_command(email, currency, available, in_use, reason):
     """Add signed amounts to an account's balance in CURRENCY (safe against concurrent changes)."""
@@ -142,7 +152,7 @@ def _change(email, currency, available, in_use, reason, *, signed: bool):
                 raise click.BadParameter(str(error), param_hint="--" + name.replace("_", "-")) from None
     change = adjust if signed else set_balance
     try:
-        entry, _ = in_transaction(lambda: change(account.id, currency.code, **figures, reason=reason, source=_source()))
+        entry, _ = in_transaction(lambda: change(account.id, currency.code, **figures, reason=_reason(reason, reasons.adjustment), source=_source()))
     except LedgerError as error:
         raise click.ClickException(str(error)) from None
     if entry is None:
@@ -167,8 +177,4 @@ def _currency(code: str) -> Currency:
 
 
 def _source() -> str:
-    """Who changed it, as far as the machine knows."""
-    try:
-        return f"cli ({getpass.getuser()})"
-    except (KeyError, OSError):
-        return "cli"
+    return operator()

@@ -2,6 +2,7 @@
 writing a file whole, and showing a time in the display zone."""
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import tempfile
@@ -73,3 +74,11 @@ def output(path: str):
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def operator() -> str:
+    """Who is running the command, as far as the machine knows (recorded as the change's source)."""
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "cli"

@@ -17,6 +17,7 @@ from dashboard.extensions import db
 from dashboard.ledger.changes import BalanceChange, LedgerError, record_changes
 from dashboard.ledger.imports import BALANCE_HEADER, FileRefused, Problem, read_balances
 from dashboard.ledger.journal import Holding
+from dashboard.ledger.reasons import Reason, balance_import
 from dashboard.models import Account, Balance, Currency, JournalEntry
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's limit on bound parameters
@@ -33,7 +34,7 @@ class ImportResult:
     applied_on: datetime | None = None
 
 
-def import_balances(data: bytes, *, name: str, at: datetime | None = None, reason: str = "balance import") -> ImportResult:
+def import_balances(data: bytes, *, name: str, at: datetime | None = None, reason: str | Reason | None = None) -> ImportResult:
     """Apply a balance file inside the caller's transaction (the caller commits). Raises
     FileRefused listing every bad line; a file already applied changes nothing."""
     currencies = dict(db.session.execute(select(Currency.code, Currency.decimals)).all())
@@ -47,7 +48,7 @@ def import_balances(data: bytes, *, name: str, at: datetime | None = None, reaso
         return ImportResult(digest, len(lines), already_applied=len(lines), applied_on=applied_on)
     changes = [BalanceChange(line.account_id, line.currency, line.available, line.in_use, key=keys[line.line]) for line in lines]
     try:
-        outcome = record_changes(changes, reason=reason, source=f"import {name} sha256:{digest[:16]}"[:200], at=at)
+        outcome = record_changes(changes, reason=reason or balance_import(), source=f"import {name} sha256:{digest[:16]}"[:200], at=at)
     except LedgerError as error:
         line = next((number for number, key in keys.items() if error.change is not None and error.change.key == key), None)
         raise FileRefused([Problem(line, str(error))]) from None

@@ -11,12 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from dashboard.core.formatting import normalize
 from dashboard.extensions import db
+from dashboard.ledger.reasons import Reason, as_reason
 from dashboard.models import Balance, Currency, JournalEntry, utcnow
 from dashboard.types import INTEGER_DIGITS, PRECISION
 
@@ -43,6 +44,8 @@ class BalanceChange:
     # A change whose key is already in the journal is not applied again (imports use
     # sha256-of-file:line, so the same file applied twice changes nothing the second time).
     key: str | None = None
+    # This change's own reason, where a batch's changes each have one (write_locked).
+    reason: Reason | None = None
 
 
 @dataclass
@@ -53,13 +56,13 @@ class Outcome:
     entries: list[JournalEntry] = field(default_factory=list)
 
 
-def apply_changes(changes: list[BalanceChange], *, reason: str, source: str, at: datetime | None = None) -> int:
+def apply_changes(changes: list[BalanceChange], *, reason: str | Reason, source: str, at: datetime | None = None) -> int:
     """Set each (account, currency) to the given figures inside the caller's transaction.
     Returns how many balances actually changed."""
     return record_changes(changes, reason=reason, source=source, at=at).changed
 
 
-def record_changes(changes: list[BalanceChange], *, reason: str, source: str, at: datetime | None = None) -> Outcome:
+def record_changes(changes: list[BalanceChange], *, reason: str | Reason, source: str, at: datetime | None = None) -> Outcome:
     """apply_changes, telling also how many were already in place or already applied.
     `at` is when the changes took effect (default now); it may be in the past for a file
     of balances as they stood then, but never in the future nor before a balance's latest
@@ -84,7 +87,7 @@ def record_changes(changes: list[BalanceChange], *, reason: str, source: str, at
 
 
 def adjust(account_id: int, currency: str, *, available: Decimal = ZERO, in_use: Decimal = ZERO,
-           reason: str, source: str, at: datetime | None = None) -> JournalEntry | None:
+           reason: str | Reason, source: str, at: datetime | None = None) -> JournalEntry | None:
     """Add the (signed) amounts to a balance. Read and written under the balance's row lock,
     so concurrent adjustments never lose one another."""
     return _change_locked(account_id, currency, lambda balance: (_add(balance.available, available), _add(balance.in_use, in_use)),
@@ -92,7 +95,7 @@ def adjust(account_id: int, currency: str, *, available: Decimal = ZERO, in_use:
 
 
 def set_balance(account_id: int, currency: str, *, available: Decimal | None = None, in_use: Decimal | None = None,
-                reason: str, source: str, at: datetime | None = None) -> JournalEntry | None:
+                reason: str | Reason, source: str, at: datetime | None = None) -> JournalEntry | None:
     """Set one or both figures of a balance; a figure not given stays as it is under the lock."""
     return _change_locked(
         account_id, currency,
@@ -167,7 +170,7 @@ def _key_recorded(key: str) -> bool:
     return db.session.execute(select(JournalEntry.id).where(JournalEntry.idempotency_key == key)).first() is not None
 
 
-def _apply(balance: Balance, change: BalanceChange, *, reason: str, source: str, at: datetime | None) -> JournalEntry | None:
+def _apply(balance: Balance, change: BalanceChange, *, reason: str | Reason, source: str, at: datetime | None) -> JournalEntry | None:
     """Set the locked balance to the change's figures and journal it; None if already so.
     Times are read only now, under the lock, so that entries written one after another on
     one balance also have times in that order."""
@@ -189,20 +192,145 @@ def _apply(balance: Balance, change: BalanceChange, *, reason: str, source: str,
         raise LedgerError(
             f"{change.currency} of account {change.account_id}: a change at {at.isoformat()} would come before "
             f"its latest journal entry ({last.effective_at.isoformat()})", change)
+    reason = as_reason(change.reason or reason)
     entry = JournalEntry(
         account_id=change.account_id, currency_code=change.currency, sequence=(last.sequence + 1) if last else 1,
         available_before=balance.available, in_use_before=balance.in_use,
         available_after=change.available, in_use_after=change.in_use,
-        reason=reason[:200], source=source[:200], effective_at=at, recorded_at=now, idempotency_key=change.key,
+        reason=reason.text[:200], reason_code=reason.code, reason_params=reason.params or None,
+        source=source[:200], effective_at=at, recorded_at=now, idempotency_key=change.key,
     )
     balance.available, balance.in_use = change.available, change.in_use
     db.session.add(entry)
     return entry
 
 
-def _check_figures(change: BalanceChange) -> None:
-    currency = db.session.get(Currency, change.currency)
-    if currency is None:
+# --- many balances at once: a batch of a compensation run ----------------------------------
+
+@dataclass(frozen=True)
+class Figures:
+    available: Decimal
+    in_use: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return _EXACT.add(self.available, self.in_use)
+
+
+def lock_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
+    """Lock every (account, currency) balance, creating the missing ones at zero, in the one lock
+    order every writer uses; returns their figures. Statements per call, not per balance: a
+    compensation run locks thousands at a time."""
+    if not pairs:
+        return {}
+    codes = {currency for _, currency in pairs}
+    known = set(db.session.execute(select(Currency.code).where(Currency.code.in_(codes))).scalars())
+    if codes - known:
+        raise LedgerError(f"unknown currency {sorted(codes - known)[0]!r}")
+    accounts = sorted({account_id for account_id, _ in pairs})
+    locked = _select_locked(accounts, codes, pairs)
+    missing = sorted(pairs - locked.keys())
+    if missing:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        # Created in lock order, so that two batches creating the same rows wait rather than
+        # deadlock; one statement compiled once, its rows sent in batches (executemany).
+        db.session.execute(
+            dialect.insert(Balance.__table__).on_conflict_do_nothing(),
+            [{"account_id": account_id, "currency_code": currency, "available": ZERO, "in_use": ZERO} for account_id, currency in missing],
+        )
+        locked |= _select_locked(sorted({account_id for account_id, _ in missing}), codes, set(missing))
+    return locked
+
+
+def _select_locked(accounts: list[int], codes: set[str], pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
+    rows = db.session.execute(
+        select(Balance.account_id, Balance.currency_code, Balance.available, Balance.in_use)
+        .where(Balance.account_id.in_(accounts), Balance.currency_code.in_(codes))
+        .order_by(Balance.account_id, Balance.currency_code)
+        .with_for_update()
+    )
+    # The query may lock a balance of these accounts not asked for (another currency of the
+    # set); harmless, and one statement rather than a tuple-IN that SQLite plans poorly.
+    return {(account_id, currency): Figures(available, in_use) for account_id, currency, available, in_use in rows
+            if (account_id, currency) in pairs}
+
+
+def recorded_keys(keys: list[str]) -> set[str]:
+    """Which of the idempotency keys are already in the journal."""
+    if not keys:
+        return set()
+    return set(db.session.execute(select(JournalEntry.idempotency_key).where(JournalEntry.idempotency_key.in_(keys))).scalars())
+
+
+def write_locked(changes: list[BalanceChange], locked: dict[tuple[int, str], Figures], *, source: str) -> int:
+    """Set balances locked by lock_many (this transaction) to the changes' figures and journal
+    each with its own reason: the batch counterpart of record_changes, a few statements for
+    thousands of changes. The caller has checked the keys (recorded_keys) under the same locks.
+    Returns how many balances changed."""
+    changes = [change for change in changes if (change.available, change.in_use) != astuple(locked[change.account_id, change.currency])]
+    if not changes:
+        return 0
+    places = dict(db.session.execute(select(Currency.code, Currency.decimals)).all())
+    for change in changes:
+        _check_figures(change, places)
+    accounts = sorted({change.account_id for change in changes})
+    codes = {change.currency for change in changes}
+    last = {
+        (account_id, currency): (sequence, effective_at)
+        for account_id, currency, sequence, effective_at in db.session.execute(
+            # Sequence and time grow together on a balance (_apply refuses a change dated earlier).
+            select(JournalEntry.account_id, JournalEntry.currency_code, func.max(JournalEntry.sequence), func.max(JournalEntry.effective_at))
+            .where(JournalEntry.account_id.in_(accounts), JournalEntry.currency_code.in_(codes))
+            .group_by(JournalEntry.account_id, JournalEntry.currency_code)
+        )
+    }
+    now = utcnow()
+    entries, figures = [], []
+    for change in changes:
+        before = locked[change.account_id, change.currency]
+        sequence, effective_at = last.get((change.account_id, change.currency), (0, None))
+        reason = as_reason(change.reason or "")
+        entries.append({
+            "account_id": change.account_id, "currency_code": change.currency, "sequence": sequence + 1,
+            "available_before": before.available, "in_use_before": before.in_use,
+            "available_after": change.available, "in_use_after": change.in_use,
+            "reason": reason.text[:200], "reason_code": reason.code, "reason_params": reason.params or None,
+            "source": source[:200], "effective_at": max(now, effective_at) if effective_at else now, "recorded_at": now,
+            "idempotency_key": change.key,
+        })
+        figures.append({"key_account": change.account_id, "key_currency": change.currency,
+                        "new_available": change.available, "new_in_use": change.in_use})
+    db.session.execute(insert(JournalEntry.__table__), entries)
+    balances = Balance.__table__
+    db.session.execute(
+        update(balances)
+        .where(balances.c.account_id == bindparam("key_account"), balances.c.currency_code == bindparam("key_currency"))
+        .values(available=bindparam("new_available"), in_use=bindparam("new_in_use")),
+        figures,
+    )
+    for change in changes:
+        locked[change.account_id, change.currency] = Figures(change.available, change.in_use)
+    return len(changes)
+
+
+def astuple(figures: Figures) -> tuple[Decimal, Decimal]:
+    return figures.available, figures.in_use
+
+
+def subtract(figure: Decimal, amount: Decimal) -> Decimal:
+    """figure − amount, exactly."""
+    return _EXACT.subtract(figure, amount)
+
+
+def add(figure: Decimal, amount: Decimal) -> Decimal:
+    """figure + amount, exactly."""
+    return _EXACT.add(figure, amount)
+
+
+def _check_figures(change: BalanceChange, places: dict[str, int] | None = None) -> None:
+    """places: currency code → decimal places, when the caller has read them for a whole batch."""
+    decimals = places.get(change.currency) if places is not None else getattr(db.session.get(Currency, change.currency), "decimals", None)
+    if decimals is None:
         raise LedgerError(f"unknown currency {change.currency!r}", change)
     for name, value in (("available", change.available), ("in use", change.in_use)):
         if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
@@ -214,8 +342,8 @@ def _check_figures(change: BalanceChange) -> None:
             raise LedgerError(f"{change.currency} {name} would be negative ({value})", change)
         if not value.is_zero() and value.adjusted() >= INTEGER_DIGITS:
             raise LedgerError(f"{change.currency} {name} is too large ({value})", change)
-        if -normalize(value).as_tuple().exponent > currency.decimals:
-            raise LedgerError(f"{change.currency} {name} has more than {currency.decimals} decimal places ({value})", change)
+        if -normalize(value).as_tuple().exponent > decimals:
+            raise LedgerError(f"{change.currency} {name} has more than {decimals} decimal places ({value})", change)
 
 
 # Balances have up to 40 digits, more than the default context's 28: arithmetic on them must

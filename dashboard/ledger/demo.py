@@ -11,6 +11,7 @@ from sqlalchemy import select
 from dashboard.accounts.store import create_account, find_account
 from dashboard.extensions import db
 from dashboard.ledger.changes import BalanceChange, apply_changes
+from dashboard.ledger.reasons import demo_seed
 from dashboard.models import Rate
 
 DEMO_EMAIL = "demo@example.com"
@@ -62,7 +63,7 @@ def seed_demo(now: datetime | None = None) -> dict[str, int]:
         account = create_account(DEMO_EMAIL, DEMO_PASSWORD)
         created = 1
     changes = [BalanceChange(account.id, code, available, in_use) for code, (available, in_use) in DEMO_BALANCES.items()]
-    balances_changed = apply_changes(changes, reason="demo seed", source="seed-demo")
+    balances_changed = apply_changes(changes, reason=demo_seed(), source="seed-demo")
     existing = set(db.session.execute(select(Rate.currency_code)).scalars())
     rates_added = 0
     for code, jpy_rate in DEMO_RATES.items():

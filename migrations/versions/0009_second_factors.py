@@ -1,7 +1,7 @@
 """second factors (authenticator app, recovery codes, passkeys) and sessions that end
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-24 12:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import dashboard.types
 
 # revision identifiers, used by Alembic.
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

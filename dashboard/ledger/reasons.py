@@ -1,0 +1,50 @@
+"""Why a balance changed, as the journal records it: reasons the app writes itself carry a code
+and exact parameters (shown to the customer in their language, dashboard/activity/reasons.py);
+an operator's own words are kept as written, without a code."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from dashboard.core.formatting import plain
+
+BALANCE_IMPORT = "balance_import"
+ADJUSTMENT = "adjustment"
+DEMO_SEED = "demo_seed"
+COMPENSATION = "compensation"
+CODES = (BALANCE_IMPORT, ADJUSTMENT, DEMO_SEED, COMPENSATION)
+
+
+@dataclass(frozen=True)
+class Reason:
+    # English text, kept in `journal_entries.reason` for operators (`balances history`).
+    text: str
+    code: str | None = None
+    # Strings only (exact decimals in plain notation), so JSON round-trips them unchanged.
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def as_reason(reason: str | Reason) -> Reason:
+    """A plain string is an operator's free text."""
+    return reason if isinstance(reason, Reason) else Reason(reason)
+
+
+def balance_import() -> Reason:
+    return Reason("balance import", BALANCE_IMPORT)
+
+
+def adjustment() -> Reason:
+    return Reason("manual correction", ADJUSTMENT)
+
+
+def demo_seed() -> Reason:
+    return Reason("demo seed", DEMO_SEED)
+
+
+def compensation(currency: str, name: str, rate: Decimal, quantity: Decimal) -> Reason:
+    """One holder's compensation: `rate` JPY for each of the `quantity` units they held."""
+    return Reason(
+        f"{name} compensation: JPY {plain(rate)} x {plain(quantity)} {currency.upper()}",
+        COMPENSATION,
+        {"currency": currency, "name": name, "rate": plain(rate), "quantity": plain(quantity)},
+    )
