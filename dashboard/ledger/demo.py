@@ -11,6 +11,7 @@ from sqlalchemy import select
 from dashboard.accounts.store import create_account, find_account
 from dashboard.extensions import db
 from dashboard.ledger.changes import BalanceChange, apply_changes
+from dashboard.ledger.rate_updates import store_rate
 from dashboard.models import Rate
 
 DEMO_EMAIL = "demo@example.com"
@@ -67,7 +68,7 @@ def seed_demo(now: datetime | None = None) -> dict[str, int]:
     rates_added = 0
     for code, jpy_rate in DEMO_RATES.items():
         if code not in existing:
-            db.session.add(Rate(currency_code=code, jpy_rate=jpy_rate, as_of=now, source=RATE_SOURCE))
+            store_rate(code, jpy_rate, as_of=now, source=RATE_SOURCE)
             rates_added += 1
     db.session.commit()
     return {"accounts": created, "balances": balances_changed, "rates": rates_added}

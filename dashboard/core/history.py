@@ -1,0 +1,195 @@
+"""Net assets over time, exactly: the grid of moments a range is drawn at, the period each rate
+tick closes, and the sum over currencies of (holding as of t) × (rate as of t) at each moment."""
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+__all__ = [
+    "RANGES",
+    "PERIODS",
+    "Range",
+    "Step",
+    "Point",
+    "closes_at",
+    "grid",
+    "net_asset_points",
+    "index_of",
+]
+
+JPY = "jpy"
+
+# Every boundary is a whole number of periods after this Monday, so weekly closes fall on
+# Mondays and every shorter period's boundaries are also boundaries of the longer ones.
+ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    name: str
+    length: timedelta | None  # None: from the account's first journal entry
+    spacing: timedelta
+
+
+RANGES: dict[str, Range] = {
+    r.name: r
+    for r in (
+        Range("1d", timedelta(days=1), timedelta(minutes=15)),
+        Range("1w", timedelta(weeks=1), timedelta(hours=1)),
+        Range("1m", timedelta(days=30), timedelta(hours=6)),
+        Range("1y", timedelta(days=365), timedelta(days=1)),
+        Range("all", None, timedelta(weeks=1)),
+    )
+}
+
+# The period lengths whose closes are kept: one per range's spacing.
+PERIODS: tuple[int, ...] = tuple(sorted({int(r.spacing.total_seconds()) for r in RANGES.values()}))
+
+
+def _check_aware(moment: datetime, what: str) -> None:
+    if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+
+
+def closes_at(as_of: datetime, period_seconds: int) -> datetime:
+    """The end of the period a tick at as_of belongs to. Periods are closed at their end and
+    open at their start, (end - period, end], so the rate as of a boundary b is the close of
+    the latest period ending at or before b."""
+    _check_aware(as_of, "as_of")
+    period = timedelta(seconds=period_seconds)
+    elapsed = as_of.astimezone(UTC) - ORIGIN
+    whole, rest = divmod(elapsed, period)
+    return ORIGIN + (whole if not rest else whole + 1) * period
+
+
+def _floor(moment: datetime, spacing: timedelta) -> datetime:
+    return ORIGIN + ((moment.astimezone(UTC) - ORIGIN) // spacing) * spacing
+
+
+def grid(range_: Range, now: datetime, first_entry: datetime | None = None) -> list[datetime]:
+    """The moments a range is drawn at, oldest first: the period boundaries inside it, then
+    now itself (unless now is a boundary). A range without a length starts at the boundary at
+    or before first_entry (just now when there is none)."""
+    _check_aware(now, "now")
+    now = now.astimezone(UTC)
+    last = _floor(now, range_.spacing)
+    if range_.length is not None:
+        first = _floor(now - range_.length, range_.spacing)
+        if first < now - range_.length:
+            first += range_.spacing
+    elif first_entry is not None and first_entry <= now:
+        first = _floor(first_entry, range_.spacing)
+    else:
+        first = last if last == now else now
+    moments = []
+    moment = first
+    while moment <= last:
+        moments.append(moment)
+        moment += range_.spacing
+    if not moments or moments[-1] != now:
+        moments.append(now)
+    return moments
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A value that holds from `at` on (inclusive) until the next step of its series."""
+
+    at: datetime
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    t: datetime
+    jpy: Decimal
+    complete: bool
+    missing: tuple[str, ...]
+
+
+def _value_as_of(times: list[datetime], steps: Sequence[Step], moment: datetime) -> Decimal | None:
+    position = bisect.bisect_right(times, moment)
+    return steps[position - 1].value if position else None
+
+
+def net_asset_points(
+    moments: Sequence[datetime],
+    holdings: Mapping[str, Sequence[Step]],
+    rates: Mapping[str, Sequence[Step]],
+    *,
+    overrides: Mapping[datetime, Decimal] | None = None,
+) -> list[Point]:
+    """At each moment, Σ over currencies of holding × rate, both taken as of that moment (the
+    last step at or before it). Series must be in time order; steps at the same time count in
+    their order, the last one winning. JPY's rate is 1. A currency held (non-zero) without a
+    rate at a moment is left out of that moment's sum, which is then incomplete.
+
+    overrides gives a moment's figure directly (the last moment, valued as the wallet is)."""
+    prepared_holdings = {code: ([s.at for s in steps], steps) for code, steps in holdings.items()}
+    prepared_rates = {code: ([s.at for s in steps], steps) for code, steps in rates.items()}
+    for code, (times, _steps) in [*prepared_holdings.items(), *prepared_rates.items()]:
+        if any(later < earlier for earlier, later in zip(times, times[1:], strict=False)):
+            raise ValueError(f"{code}: steps must be in time order")
+    points = []
+    for moment in moments:
+        _check_aware(moment, "moment")
+        total, missing = Fraction(0), []
+        for code, (times, steps) in prepared_holdings.items():
+            held = _value_as_of(times, steps, moment)
+            if held is None or held.is_zero():
+                continue
+            if code == JPY:
+                rate = Decimal(1)
+            else:
+                rate_times, rate_steps = prepared_rates.get(code, ([], ()))
+                rate = _value_as_of(rate_times, rate_steps, moment)
+            if rate is None:
+                missing.append(code)
+                continue
+            # Fractions, so no context precision can ever round the sum.
+            total += Fraction(held) * Fraction(rate)
+        jpy = overrides[moment] if overrides and moment in overrides else _decimal_of(total)
+        points.append(Point(moment, jpy, not missing, tuple(sorted(missing))))
+    return points
+
+
+def _decimal_of(value: Fraction) -> Decimal:
+    """A Fraction whose denominator is a power of ten's divisor, as an exact Decimal."""
+    numerator, denominator = value.numerator, value.denominator
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    if denominator != 1:
+        raise ValueError("not a finite decimal")
+    places = max(twos, fives)
+    scaled = numerator * (2 ** (places - twos)) * (5 ** (places - fives))
+    return Decimal(f"{scaled}E-{places}") if places else Decimal(scaled)
+
+
+def index_of(values: Iterable[Decimal]) -> list[Decimal | None]:
+    """Each value ÷ the first non-zero one × 100, rounded half-up to one decimal; None for
+    every value when all are zero."""
+    values = list(values)
+    base = next((value for value in values if not value.is_zero()), None)
+    if base is None:
+        return [None] * len(values)
+    result = []
+    for value in values:
+        ratio = Fraction(value) * 1000 / Fraction(base)  # in tenths
+        tenths = _round_half_up(ratio)
+        result.append(Decimal(f"{tenths}E-1"))
+    return result
+
+
+def _round_half_up(value: Fraction) -> int:
+    """Half away from zero, as the page's number filter rounds."""
+    magnitude = (abs(value) * 2 + 1) // 2
+    return int(magnitude if value >= 0 else -magnitude)
