@@ -3,6 +3,7 @@ tick closes, and the sum over currencies of (holding as of t) × (rate as of t) 
 from __future__ import annotations
 
 import bisect
+import decimal
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ __all__ = [
     "grid",
     "net_asset_points",
     "index_of",
+    "holding_total",
 ]
 
 JPY = "jpy"
@@ -120,15 +122,11 @@ def net_asset_points(
     moments: Sequence[datetime],
     holdings: Mapping[str, Sequence[Step]],
     rates: Mapping[str, Sequence[Step]],
-    *,
-    overrides: Mapping[datetime, Decimal] | None = None,
 ) -> list[Point]:
     """At each moment, Σ over currencies of holding × rate, both taken as of that moment (the
     last step at or before it). Series must be in time order; steps at the same time count in
     their order, the last one winning. JPY's rate is 1. A currency held (non-zero) without a
-    rate at a moment is left out of that moment's sum, which is then incomplete.
-
-    overrides gives a moment's figure directly (the last moment, valued as the wallet is)."""
+    rate at a moment is left out of that moment's sum, which is then incomplete."""
     prepared_holdings = {code: ([s.at for s in steps], steps) for code, steps in holdings.items()}
     prepared_rates = {code: ([s.at for s in steps], steps) for code, steps in rates.items()}
     for code, (times, _steps) in [*prepared_holdings.items(), *prepared_rates.items()]:
@@ -152,8 +150,7 @@ def net_asset_points(
                 continue
             # Fractions, so no context precision can ever round the sum.
             total += Fraction(held) * Fraction(rate)
-        jpy = overrides[moment] if overrides and moment in overrides else _decimal_of(total)
-        points.append(Point(moment, jpy, not missing, tuple(sorted(missing))))
+        points.append(Point(moment, _decimal_of(total), not missing, tuple(sorted(missing))))
     return points
 
 
@@ -172,6 +169,15 @@ def _decimal_of(value: Fraction) -> Decimal:
     places = max(twos, fives)
     scaled = numerator * (2 ** (places - twos)) * (5 ** (places - fives))
     return Decimal(f"{scaled}E-{places}") if places else Decimal(scaled)
+
+
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                         traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+
+
+def holding_total(available: Decimal, in_use: Decimal) -> Decimal:
+    """Available + in use, never rounded (balances have more digits than the default context)."""
+    return _EXACT.add(available, in_use)
 
 
 def index_of(values: Iterable[Decimal]) -> list[Decimal | None]:

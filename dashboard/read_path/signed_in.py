@@ -21,7 +21,7 @@ from dashboard.read_path import read_cache
 _accounts, _sessions = Account.__table__.c, LoginSession.__table__.c
 SIGNED_IN_QUERY = (
     select(_accounts.id, _accounts.email, _accounts.preferred_language,
-           _accounts.never_prompt_language, _accounts.show_net_assets_in_header)
+           _accounts.never_prompt_language, _accounts.show_net_assets_in_header, _accounts.discreet)
     .join(LoginSession.__table__, _sessions.account_id == _accounts.id)
     .where(_sessions.token_hash == bindparam("token_hash"))
 )
@@ -38,6 +38,7 @@ class SignedInAccount(UserMixin):
     preferred_language: str | None
     never_prompt_language: bool
     show_net_assets_in_header: bool
+    discreet: bool
     session_token: str
 
     def get_id(self) -> str:

@@ -1,15 +1,25 @@
-"""The browser's JSON API: the wallet's figures and the "Show in header" preference."""
+"""The browser's JSON API: the wallet's figures, its net-asset history, and the "Show in header"
+and "Hide amounts" preferences."""
 from __future__ import annotations
+
+from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.accounts.store import save_settings
+from dashboard.core.history import RANGES
 from dashboard.errors import render_error
-from dashboard.wallet.views import current_balance_json
+from dashboard.language.i18n import display_zone, select_locale
+from dashboard.wallet.charts import unknown_range_message
+from dashboard.wallet.history import history_document, net_asset_history
+from dashboard.wallet.views import current_balance_json, current_figures
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# The fields /api/preferences accepts, and the account setting each one is.
+PREFERENCES = {"show_in_header": "show_net_assets_in_header", "discreet": "discreet"}
 
 
 @bp.before_request
@@ -36,11 +46,24 @@ def preferences():
         payload = None
     if not isinstance(payload, dict):
         return render_error(400, _("The request body is not a JSON object."))
-    unknown = set(payload) - {"show_in_header"}
-    if unknown or "show_in_header" not in payload:
-        return render_error(400, _("Send exactly one field, show_in_header."))
-    value = payload["show_in_header"]
+    if len(payload) != 1 or not set(payload) <= set(PREFERENCES):
+        return render_error(400, _("Send exactly one field, show_in_header or discreet."))
+    (name, value), = payload.items()
     if not isinstance(value, bool):
+        if name == "discreet":
+            return render_error(400, _("discreet must be true or false."))
         return render_error(400, _("show_in_header must be true or false."))
-    save_settings(current_user.id, show_net_assets_in_header=value)
-    return jsonify({"show_in_header": value})
+    save_settings(current_user.id, **{PREFERENCES[name]: value})
+    return jsonify({name: value})
+
+
+@bp.get("/history")
+def history():
+    range_name = request.args.get("range", "")
+    if range_name not in RANGES:
+        return render_error(400, unknown_range_message())
+    figures = current_figures()
+    document = figures.document
+    result = net_asset_history(current_user.id, range_name, now_jpy=Decimal(document["net_assets"]["jpy"]),
+                               now_missing=tuple(document["missing_rates"]))
+    return jsonify(history_document(result, locale=select_locale(), zone=display_zone(), discreet=current_user.discreet))

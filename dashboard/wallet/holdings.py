@@ -20,7 +20,7 @@ from dashboard.core.valuation import Rate as RateInput
 from dashboard.models import Balance, Currency, Rate
 from dashboard.read_path import read_cache
 from dashboard.read_path.signed_in import read_connection
-from dashboard.wallet.presentation import present_balance
+from dashboard.wallet.presentation import conceal_amounts, present_balance
 
 # Built once, on the tables rather than the mapped classes: constructing a select() per request,
 # and the ORM's per-statement bookkeeping for what are plain columns, were a fifth of a request.
@@ -93,12 +93,17 @@ class WalletFigures:
             value = self._derived[key] = make()
         return value
 
-    def with_header(self, show_in_header: bool) -> dict:
-        """The /api/balance document for an account with this header preference."""
-        return self.derived(("document", show_in_header), lambda: {**self.document, "show_in_header": show_in_header})
+    def shown(self, discreet: bool) -> dict:
+        """The document as the account may see it: without any amount in discreet mode."""
+        return self.derived(("shown", discreet), lambda: conceal_amounts(self.document) if discreet else self.document)
 
-    def json(self, show_in_header: bool, dumps: Callable[[dict], str]) -> str:
-        return self.derived(("json", show_in_header), lambda: dumps(self.with_header(show_in_header)))
+    def with_header(self, show_in_header: bool, discreet: bool = False) -> dict:
+        """The /api/balance document for an account with these preferences."""
+        return self.derived(("document", show_in_header, discreet),
+                            lambda: {**self.shown(discreet), "show_in_header": show_in_header, "discreet": discreet})
+
+    def json(self, show_in_header: bool, dumps: Callable[[dict], str], discreet: bool = False) -> str:
+        return self.derived(("json", show_in_header, discreet), lambda: dumps(self.with_header(show_in_header, discreet)))
 
 
 @cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())

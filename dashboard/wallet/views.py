@@ -9,7 +9,8 @@ from markupsafe import Markup
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
 from dashboard.language.i18n import display_zone, is_signed_in, prompt_language, select_locale
-from dashboard.wallet.forms import HeaderPreferenceForm
+from dashboard.wallet.charts import chart_key, wallet_charts
+from dashboard.wallet.forms import DiscreetForm, HeaderPreferenceForm
 from dashboard.wallet.holdings import WalletFigures, wallet_figures
 from dashboard.wallet.page_memo import app_identity, render_wallet_page
 
@@ -30,19 +31,19 @@ def current_figures() -> WalletFigures:
 
 def current_balance() -> dict:
     """The /api/balance document, as the templates read it."""
-    return current_figures().with_header(current_user.show_net_assets_in_header)
+    return current_figures().with_header(current_user.show_net_assets_in_header, current_user.discreet)
 
 
 def balance_rows() -> Markup:
     """The wallet table's rows: the same for every request that has the same figures, so
     rendered once per memoised document (per app and mount point, which the icons' URLs name)."""
-    figures = current_figures()
-    key = ("balance_rows", app_identity(), request.script_root)
-    return figures.derived(key, lambda: Markup(render_template("wallet/_balance_rows.html", rows=figures.document["balances"])))
+    figures, discreet = current_figures(), current_user.discreet
+    key = ("balance_rows", app_identity(), request.script_root, discreet)
+    return figures.derived(key, lambda: Markup(render_template("wallet/_balance_rows.html", rows=figures.shown(discreet)["balances"])))
 
 
 def current_balance_json() -> str:
-    return current_figures().json(current_user.show_net_assets_in_header, _compact_json)
+    return current_figures().json(current_user.show_net_assets_in_header, _compact_json, current_user.discreet)
 
 
 def _compact_json(document: dict) -> str:
@@ -57,6 +58,8 @@ def wallet_context():
     return {
         "balance": current_balance,
         "balance_rows": balance_rows,
+        "discreet": current_user.discreet,
+        "wallet_charts": lambda: wallet_charts(current_figures()),
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
     }
 
@@ -70,6 +73,8 @@ def index():
         locale=select_locale(),
         prompt=prompt_language(),
         show_in_header=current_user.show_net_assets_in_header,
+        discreet=current_user.discreet,
+        charts=chart_key(),
     )
 
 
@@ -85,4 +90,18 @@ def set_header_preference():
     if values not in (["n"], ["n", "y"]):
         abort(400, description=_("Show in header must be on or off."))
     save_settings(current_user.id, show_net_assets_in_header=values == ["n", "y"])
+    return redirect(language.safe_return_path(request.form.get("next"), default=url_for("wallet.index")))
+
+
+@bp.route("/preferences/discreet", methods=["POST"])
+@login_required
+def set_discreet_preference():
+    form = DiscreetForm()
+    if not form.validate_on_submit():
+        abort(400, description=_("The form could not be read. Please try again."))
+    # As the header switch: a hidden "n" always, and "y" after it when the box is checked.
+    values = request.form.getlist("discreet")
+    if values not in (["n"], ["n", "y"]):
+        abort(400, description=_("Hide amounts must be on or off."))
+    save_settings(current_user.id, discreet=values == ["n", "y"])
     return redirect(language.safe_return_path(request.form.get("next"), default=url_for("wallet.index")))

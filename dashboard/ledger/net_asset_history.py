@@ -1,0 +1,79 @@
+"""What an account's net-asset history is computed from: its holdings from the journal and the
+rates from their closes, read as step series over a range in three statements."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, func, select
+
+from dashboard.core.history import Step, holding_total
+from dashboard.extensions import db
+from dashboard.models import Currency, JournalEntry, RateClose
+
+_journal, _closes, _currencies = JournalEntry.__table__.c, RateClose.__table__.c, Currency.__table__.c
+
+
+def first_entry_at(account_id: int) -> datetime | None:
+    """When the account's first journal entry took effect (the start of the range "all")."""
+    return db.session.execute(select(func.min(_journal.effective_at)).where(_journal.account_id == account_id)).scalar()
+
+
+def holding_steps(account_id: int, first: datetime, last: datetime) -> dict[str, list[Step]]:
+    """Per enabled currency, available + in use from the journal: one step at `first` with the
+    figures as they stood then, then one per entry that took effect after it, up to `last`."""
+    carried = (
+        select(_journal.currency_code, func.max(_journal.sequence).label("sequence"))
+        .where(_journal.account_id == account_id, _journal.effective_at <= first)
+        .group_by(_journal.currency_code)
+        .subquery()
+    )
+    opening = (
+        select(_journal.currency_code, _journal.available_after, _journal.in_use_after)
+        .join(carried, and_(_journal.currency_code == carried.c.currency_code, _journal.sequence == carried.c.sequence))
+        .join(Currency.__table__, and_(_currencies.code == _journal.currency_code, _currencies.enabled.is_(True)))
+        .where(_journal.account_id == account_id)
+    )
+    steps: dict[str, list[Step]] = defaultdict(list)
+    for code, available, in_use in db.session.execute(opening):
+        steps[code].append(Step(first, holding_total(available, in_use)))
+    later = (
+        select(_journal.currency_code, _journal.effective_at, _journal.available_after, _journal.in_use_after)
+        .join(Currency.__table__, and_(_currencies.code == _journal.currency_code, _currencies.enabled.is_(True)))
+        .where(_journal.account_id == account_id, _journal.effective_at > first, _journal.effective_at <= last)
+        .order_by(_journal.effective_at, _journal.sequence)
+    )
+    for code, at, available, in_use in db.session.execute(later):
+        steps[code].append(Step(at, holding_total(available, in_use)))
+    return dict(steps)
+
+
+_OPENING_RATE = (
+    select(_closes.jpy_rate)
+    .where(_closes.currency_code == _currencies.code, _closes.period_seconds == bindparam("period"),
+           _closes.closes_at <= bindparam("first"))
+    .order_by(_closes.closes_at.desc())
+    .limit(1)
+    .correlate(Currency.__table__)
+    .scalar_subquery()
+)
+
+
+def rate_steps(period_seconds: int, first: datetime, last: datetime) -> dict[str, list[Step]]:
+    """Per enabled currency but JPY, its rate as of each period boundary from `first` to `last`
+    (both boundaries of that period): the close at or before `first`, then each close after it.
+    A boundary's rate is exactly the latest tick at or before it (see core.history.closes_at)."""
+    steps: dict[str, list[Step]] = defaultdict(list)
+    opening = select(_currencies.code, _OPENING_RATE).where(_currencies.enabled.is_(True), _currencies.code != "jpy")
+    for code, rate in db.session.execute(opening, {"period": period_seconds, "first": first}):
+        if rate is not None:
+            steps[code].append(Step(first, rate))
+    later = (
+        select(_closes.currency_code, _closes.closes_at, _closes.jpy_rate)
+        .join(Currency.__table__, and_(_currencies.code == _closes.currency_code, _currencies.enabled.is_(True)))
+        .where(_closes.period_seconds == period_seconds, _closes.closes_at > first, _closes.closes_at <= last)
+        .order_by(_closes.closes_at)
+    )
+    for code, at, rate in db.session.execute(later):
+        steps[code].append(Step(at, rate))
+    return dict(steps)
