@@ -1,4 +1,4 @@
-"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|rates|balances|keys`."""
+"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|demo-ticker|rates|balances|keys`."""
 from __future__ import annotations
 
 import functools
@@ -9,12 +9,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 def register_commands(app) -> None:
     from dashboard.cli.balances import balances
-    from dashboard.cli.demo import seed_demo
+    from dashboard.cli.demo import demo_ticker, seed_demo
     from dashboard.cli.keys import keys
     from dashboard.cli.rates import rates
     from dashboard.cli.users import users
 
-    for command in (users, seed_demo, rates, balances, keys):
+    for command in (users, seed_demo, demo_ticker, rates, balances, keys):
         _explain_database_errors(command)
         app.cli.add_command(command)
 

@@ -99,7 +99,7 @@ def refresh_command(currencies, base_url, every, max_runs, timeout, attempts, ba
             raise SystemExit(1)
         return
     stop = threading.Event()
-    with _stopped_by_signals(stop):
+    with stopped_by_signals(stop):
         runs, all_ok = refresh_every(lambda: _refresh_once(ticker, list(currencies)), every, stop=stop, max_runs=max_runs)
     click.echo(f"stopped after {runs} refresh(es)" + ("" if all_ok else "; some failed"))
     if not all_ok:
@@ -170,7 +170,7 @@ def _describe(result: RateResult) -> str:
     return f"{result.currency}: FAILED ({result.error}); {kept}"
 
 
-class _stopped_by_signals:
+class stopped_by_signals:
     """SIGTERM and SIGINT set `stop` (the loop ends after its current run) instead of killing
     the process mid-write; the previous handlers come back afterwards."""
 
