@@ -18,8 +18,10 @@ from dashboard.ledger.rate_updates import store_rate
 from dashboard.models import JournalEntry, Rate, RateHistory
 
 RATE_SOURCE = "demo"
+# Daily ticks over the year, every six hours over its last month: enough for every range's
+# chart, and quick to write (about 6,000 ticks and their closes).
 TICK_SPACING = timedelta(hours=6)
-DAYS = 365
+DAYS, DENSE_DAYS = 365, 30
 # Rates keep six significant digits: a demo price, never a float on the way.
 _SIX_DIGITS = decimal.Context(prec=6, rounding=decimal.ROUND_HALF_UP)
 
@@ -55,15 +57,18 @@ def write_journal_story(account_id: int, now: datetime) -> int:
 
 
 def write_rate_story(final_rates: dict[str, D], now: datetime) -> int:
-    """A year of ticks every six hours for each currency, ending at its demo rate now, unless
-    demo history is already there. Deterministic: each currency's walk has a fixed seed."""
+    """A year of ticks for each currency (daily, then every six hours in the last month), ending
+    at its demo rate now, unless demo history is already there. Deterministic: each currency's
+    walk has a fixed seed."""
     if db.session.execute(select(exists().where(RateHistory.source == RATE_SOURCE))).scalar():
         return 0
     last = ORIGIN + ((now - ORIGIN) // TICK_SPACING) * TICK_SPACING
     if last == now:
         last -= TICK_SPACING
-    count = DAYS * (timedelta(days=1) // TICK_SPACING)
-    moments = [last - TICK_SPACING * step for step in reversed(range(count))]
+    dense = DENSE_DAYS * (timedelta(days=1) // TICK_SPACING)
+    moments = [last - TICK_SPACING * step for step in reversed(range(dense))]
+    moments = [moments[0] - timedelta(days=day) for day in reversed(range(1, DAYS - DENSE_DAYS + 1))] + moments
+    count = len(moments)
     ticks = []
     for code, final in final_rates.items():
         for moment, rate in zip(moments, _walk(code, final, count), strict=True):
