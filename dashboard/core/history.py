@@ -2,13 +2,11 @@
 tick closes, and the sum over currencies of (holding as of t) × (rate as of t) at each moment."""
 from __future__ import annotations
 
-import bisect
 import decimal
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from fractions import Fraction
 
 __all__ = [
     "RANGES",
@@ -97,6 +95,12 @@ def grid(range_: Range, now: datetime, first_entry: datetime | None = None) -> l
     return moments
 
 
+# The largest precision there is, with every rounding trapped: sums and products of finite
+# decimals are then exact, or raise.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                         traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """A value that holds from `at` on (inclusive) until the next step of its series."""
@@ -113,66 +117,47 @@ class Point:
     missing: tuple[str, ...]
 
 
-def _value_as_of(times: list[datetime], steps: Sequence[Step], moment: datetime) -> Decimal | None:
-    position = bisect.bisect_right(times, moment)
-    return steps[position - 1].value if position else None
-
-
 def net_asset_points(
     moments: Sequence[datetime],
     holdings: Mapping[str, Sequence[Step]],
     rates: Mapping[str, Sequence[Step]],
 ) -> list[Point]:
-    """At each moment, Σ over currencies of holding × rate, both taken as of that moment (the
-    last step at or before it). Series must be in time order; steps at the same time count in
-    their order, the last one winning. JPY's rate is 1. A currency held (non-zero) without a
-    rate at a moment is left out of that moment's sum, which is then incomplete."""
-    prepared_holdings = {code: ([s.at for s in steps], steps) for code, steps in holdings.items()}
-    prepared_rates = {code: ([s.at for s in steps], steps) for code, steps in rates.items()}
-    for code, (times, _steps) in [*prepared_holdings.items(), *prepared_rates.items()]:
-        if any(later < earlier for earlier, later in zip(times, times[1:], strict=False)):
-            raise ValueError(f"{code}: steps must be in time order")
-    points = []
+    """At each moment (in time order), Σ over currencies of holding × rate, both taken as of
+    that moment (the last step at or before it). Series must be in time order; steps at the
+    same time count in their order, the last one winning. JPY's rate is 1. A currency held
+    (non-zero) without a rate at a moment is left out of that moment's sum, which is then
+    incomplete."""
     for moment in moments:
         _check_aware(moment, "moment")
-        total, missing = Fraction(0), []
-        for code, (times, steps) in prepared_holdings.items():
-            held = _value_as_of(times, steps, moment)
-            if held is None or held.is_zero():
+    if any(later < earlier for earlier, later in zip(moments, moments[1:], strict=False)):
+        raise ValueError("moments must be in time order")
+    for code, steps in [*holdings.items(), *rates.items()]:
+        if any(later.at < earlier.at for earlier, later in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"{code}: steps must be in time order")
+    totals = [Decimal(0)] * len(moments)
+    missing: list[list[str]] = [[] for _ in moments]
+    one = (Step(datetime.min.replace(tzinfo=UTC), Decimal(1)),)
+    for code, held_steps in holdings.items():
+        rate_steps = one if code == JPY else rates.get(code, ())
+        # One walk through the moments with a cursor in each series; a product is made again
+        # only when the holding or the rate has changed.
+        h = r = -1
+        product, made_for = None, None
+        for position, moment in enumerate(moments):
+            while h + 1 < len(held_steps) and held_steps[h + 1].at <= moment:
+                h += 1
+            while r + 1 < len(rate_steps) and rate_steps[r + 1].at <= moment:
+                r += 1
+            if h < 0 or held_steps[h].value.is_zero():
                 continue
-            if code == JPY:
-                rate = Decimal(1)
-            else:
-                rate_times, rate_steps = prepared_rates.get(code, ([], ()))
-                rate = _value_as_of(rate_times, rate_steps, moment)
-            if rate is None:
-                missing.append(code)
+            if r < 0:
+                missing[position].append(code)
                 continue
-            # Fractions, so no context precision can ever round the sum.
-            total += Fraction(held) * Fraction(rate)
-        points.append(Point(moment, _decimal_of(total), not missing, tuple(sorted(missing))))
-    return points
-
-
-def _decimal_of(value: Fraction) -> Decimal:
-    """A Fraction whose denominator is a power of ten's divisor, as an exact Decimal."""
-    numerator, denominator = value.numerator, value.denominator
-    twos = fives = 0
-    while denominator % 2 == 0:
-        denominator //= 2
-        twos += 1
-    while denominator % 5 == 0:
-        denominator //= 5
-        fives += 1
-    if denominator != 1:
-        raise ValueError("not a finite decimal")
-    places = max(twos, fives)
-    scaled = numerator * (2 ** (places - twos)) * (5 ** (places - fives))
-    return Decimal(f"{scaled}E-{places}") if places else Decimal(scaled)
-
-
-_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
-                         traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+            if made_for != (h, r):
+                product, made_for = _EXACT.multiply(held_steps[h].value, rate_steps[r].value), (h, r)
+            # In the exact context: a rounding would raise, never pass silently.
+            totals[position] = _EXACT.add(totals[position], product)
+    return [Point(moment, total, not gone, tuple(sorted(gone))) for moment, total, gone in zip(moments, totals, missing, strict=True)]
 
 
 def holding_total(available: Decimal, in_use: Decimal) -> Decimal:
@@ -187,15 +172,15 @@ def index_of(values: Iterable[Decimal]) -> list[Decimal | None]:
     base = next((value for value in values if not value.is_zero()), None)
     if base is None:
         return [None] * len(values)
+    base_numerator, base_denominator = base.as_integer_ratio()
     result = []
     for value in values:
-        ratio = Fraction(value) * 1000 / Fraction(base)  # in tenths
-        tenths = _round_half_up(ratio)
-        result.append(Decimal(f"{tenths}E-1"))
+        numerator, denominator = value.as_integer_ratio()
+        # value × 1000 ÷ base, in tenths, as a ratio of integers; rounded half away from zero,
+        # as the page's number filter rounds.
+        top, bottom = numerator * base_denominator * 1000, denominator * base_numerator
+        if bottom < 0:
+            top, bottom = -top, -bottom
+        tenths = (2 * abs(top) + bottom) // (2 * bottom)
+        result.append(Decimal(f"{tenths if top >= 0 else -tenths}E-1"))
     return result
-
-
-def _round_half_up(value: Fraction) -> int:
-    """Half away from zero, as the page's number filter rounds."""
-    magnitude = (abs(value) * 2 + 1) // 2
-    return int(magnitude if value >= 0 else -magnitude)
