@@ -136,6 +136,8 @@ class JournalEntry(db.Model):
         # The chain: entries of one balance are numbered 1, 2, 3...; two writers can never
         # both add number n, so the chain cannot fork.
         UniqueConstraint("account_id", "currency_code", "sequence", name="journal_sequence_unique"),
+        # An account's latest entry in one index lookup: it versions the net-asset history.
+        Index("journal_account_latest", "account_id", "id"),
         CheckConstraint("sequence >= 1", name="journal_sequence_positive"),
         CheckConstraint("available_before >= 0", name="journal_available_before_not_negative"),
         CheckConstraint("in_use_before >= 0", name="journal_in_use_before_not_negative"),

@@ -17,6 +17,7 @@ from dashboard.types import ExactDecimal
 
 _journal, _closes, _currencies = JournalEntry.__table__.c, RateClose.__table__.c, Currency.__table__.c
 _history = RateHistory.__table__.c
+_LATEST_TICK = select(_history.id, _history.recorded_at).order_by(_history.id.desc()).limit(1)
 
 
 class _Figure(ExactDecimal):
@@ -31,6 +32,21 @@ class _Figure(ExactDecimal):
 
 def _figure(column):
     return type_coerce(column, _Figure())
+
+
+_LATEST_ENTRY = (
+    select(_journal.id, _journal.recorded_at).where(_journal.account_id == bindparam("account_id"))
+    .order_by(_journal.id.desc()).limit(1)
+)
+
+
+def history_version(account_id: int) -> tuple:
+    """What changes whenever anything an account's history is made from does: the latest tick
+    and the account's latest journal entry (ids and when written, so a database emptied and
+    refilled never matches an older state). Two index lookups."""
+    tick = tuple(db.session.execute(_LATEST_TICK).first() or ())
+    entry = tuple(db.session.execute(_LATEST_ENTRY, {"account_id": account_id}).first() or ())
+    return db.engine.url.render_as_string(), tick, entry
 
 
 def first_entry_at(account_id: int) -> datetime | None:
@@ -83,7 +99,6 @@ _OPENING_RATE = (
 # when it was written, so a database emptied and refilled never matches an older answer).
 _RATE_STEPS: LRUCache = LRUCache(maxsize=64)
 _RATE_STEPS_LOCK = threading.Lock()
-_LATEST_TICK = select(_history.id, _history.recorded_at).order_by(_history.id.desc()).limit(1)
 
 
 def rate_steps(period_seconds: int, first: datetime, last: datetime) -> dict[str, tuple[Step, ...]]:

@@ -2,14 +2,17 @@
 computed exactly from the journal and the rate history, the last one being the wallet now."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from cachetools import LRUCache
+
 from dashboard.core.formatting import plain
 from dashboard.core.history import RANGES, Point, grid, index_of, net_asset_points
-from dashboard.ledger.net_asset_history import first_entry_at, holding_steps, rate_steps
+from dashboard.ledger.net_asset_history import first_entry_at, history_version, holding_steps, rate_steps
 from dashboard.wallet.presentation import HIDDEN, present_jpy
 
 
@@ -42,10 +45,24 @@ def net_asset_history(account_id: int, range_name: str, *, now_jpy: Decimal, now
     # The grid's last moment is now, valued as the wallet is; the others are period boundaries.
     boundaries = moments[:-1]
     first, last = moments[0], (boundaries[-1] if boundaries else now)
-    holdings = holding_steps(account_id, first, now)
-    rates = rate_steps(int(range_.spacing.total_seconds()), first, last) if boundaries else {}
-    points = net_asset_points(moments[:-1], holdings, rates) + [Point(now, now_jpy, not now_missing, tuple(now_missing))]
-    return History(range_.name, tuple(points), tuple(index_of(point.jpy for point in points)))
+    key = (range_.name, account_id, first, last, history_version(account_id))
+    with _LOCK:
+        past = _PAST_POINTS.get(key)
+    if past is None:
+        holdings = holding_steps(account_id, first, now)
+        rates = rate_steps(int(range_.spacing.total_seconds()), first, last) if boundaries else {}
+        past = tuple(net_asset_points(boundaries, holdings, rates))
+        with _LOCK:
+            _PAST_POINTS[key] = past
+    points = (*past, Point(now, now_jpy, not now_missing, tuple(now_missing)))
+    return History(range_.name, points, tuple(index_of(point.jpy for point in points)))
+
+
+# The points before now change only with a new tick or journal entry of the account, or when
+# the range moves on by a period; a year of them is a few thousand rows to read and sum. Kept
+# per process, keyed by exactly those (ledger.net_asset_history.history_version).
+_PAST_POINTS: LRUCache = LRUCache(maxsize=4096)
+_LOCK = threading.Lock()
 
 
 def history_document(history: History, *, locale: str, zone: str, discreet: bool) -> dict:

@@ -62,6 +62,7 @@ def upgrade():
         sa.ForeignKeyConstraint(["currency_code"], ["currencies.code"]),
         sa.PrimaryKeyConstraint("currency_code", "period_seconds", "closes_at"),
     )
+    op.create_index("journal_account_latest", "journal_entries", ["account_id", "id"])
     for statement in APPEND_ONLY[op.get_bind().dialect.name]:
         op.execute(statement)
     with op.batch_alter_table("accounts") as batch:
@@ -96,6 +97,7 @@ def start_history():
 
 
 def downgrade():
+    op.drop_index("journal_account_latest", table_name="journal_entries")
     with op.batch_alter_table("accounts") as batch:
         batch.drop_column("discreet")
     op.drop_table("rate_closes")
