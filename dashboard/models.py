@@ -6,7 +6,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -36,6 +49,8 @@ class Account(UserMixin, db.Model):
     never_prompt_language: Mapped[bool] = mapped_column(default=False, server_default=false())
     show_net_assets_in_header: Mapped[bool] = mapped_column(default=True, server_default=true())
     hide_zero_balances: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # "Hide amounts": the server then sends no amount in any page or browser API answer.
+    discreet: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     balances: Mapped[list[Balance]] = relationship(back_populates="account", cascade="all, delete-orphan")
@@ -129,6 +144,8 @@ class JournalEntry(db.Model):
         # The chain: entries of one balance are numbered 1, 2, 3...; two writers can never
         # both add number n, so the chain cannot fork.
         UniqueConstraint("account_id", "currency_code", "sequence", name="journal_sequence_unique"),
+        # An account's latest entry in one index lookup: it versions the net-asset history.
+        Index("journal_account_latest", "account_id", "id"),
         CheckConstraint("sequence >= 1", name="journal_sequence_positive"),
         CheckConstraint("available_before >= 0", name="journal_available_before_not_negative"),
         CheckConstraint("in_use_before >= 0", name="journal_in_use_before_not_negative"),
@@ -161,7 +178,44 @@ class JournalEntry(db.Model):
     account: Mapped[Account] = relationship()
 
 
-__all__ = ["Account", "LoginSession", "Currency", "Balance", "Rate", "JournalEntry", "normalize_email", "utcnow"]
+class RateHistory(db.Model):
+    """Every rate ever written, by whatever route, with its time and source. Append-only: a
+    database trigger refuses UPDATE and DELETE (migration 0007)."""
+
+    __tablename__ = "rate_history"
+    __table_args__ = (
+        CheckConstraint("jpy_rate > 0", name="rate_history_positive"),
+        Index("rate_history_currency_as_of", "currency_code", "as_of", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
+    jpy_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RateClose(db.Model):
+    """A currency's rate as of the end of a period (core.history.closes_at), kept up to date
+    as ticks arrive: a chart reads one row per point instead of every tick in between."""
+
+    __tablename__ = "rate_closes"
+    __table_args__ = (
+        CheckConstraint("jpy_rate > 0", name="rate_close_positive"),
+        CheckConstraint("period_seconds > 0", name="rate_close_period_positive"),
+    )
+
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"), primary_key=True)
+    period_seconds: Mapped[int] = mapped_column(primary_key=True)
+    closes_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    jpy_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    # The tick's own time: a later tick of the same period replaces it, an older one does not.
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+__all__ = ["Account", "LoginSession", "Currency", "Balance", "Rate", "RateHistory", "RateClose", "JournalEntry",
+           "normalize_email", "utcnow"]
 
 
 # API keys for the exchange-compatible API (dashboard/exchange_api.py).

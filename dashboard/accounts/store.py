@@ -50,11 +50,11 @@ def create_account(email: str, password: str) -> Account:
 
 
 def save_settings(account_id: int, **settings) -> None:
-    """Store the signed-in account's own choices (language, prompt, the wallet's switches) and commit.
+    """Store the signed-in account's own choices (language, prompt, the wallet's switches, hidden amounts) and commit.
 
     The request's account is a read-only snapshot (see signed_in.py), so changes are written
     here by id rather than on it."""
-    allowed = {"preferred_language", "never_prompt_language", "show_net_assets_in_header", "hide_zero_balances"}
+    allowed = {"preferred_language", "never_prompt_language", "show_net_assets_in_header", "hide_zero_balances", "discreet"}
     if not settings or set(settings) - allowed:
         raise ValueError(f"not an account setting: {sorted(set(settings) - allowed)}")
     db.session.execute(update(Account).where(Account.id == account_id).values(**settings))

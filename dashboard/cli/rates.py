@@ -1,9 +1,12 @@
-"""`flask rates set|import|refresh|list`: the JPY rate of each currency (JPY itself is always 1)."""
+"""`flask rates set|import|refresh|list|as-of`: the JPY rate of each currency (JPY itself is always 1)."""
 from __future__ import annotations
 
+import csv
 import signal
+import sys
 import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -15,6 +18,7 @@ from dashboard.core.formatting import plain
 from dashboard.core.terminal_text import shown
 from dashboard.extensions import db
 from dashboard.ledger.imports import FileRefused
+from dashboard.ledger.rate_history import rates_as_of
 from dashboard.ledger.rate_updates import (
     RateResult,
     current_rates,
@@ -96,7 +100,7 @@ def refresh_command(currencies, base_url, every, max_runs, timeout, attempts, ba
             raise SystemExit(1)
         return
     stop = threading.Event()
-    with _stopped_by_signals(stop):
+    with stopped_by_signals(stop):
         runs, all_ok = refresh_every(lambda: _refresh_once(ticker, list(currencies)), every, stop=stop, max_runs=max_runs)
     click.echo(f"stopped after {runs} refresh(es)" + ("" if all_ok else "; some failed"))
     if not all_ok:
@@ -114,6 +118,22 @@ def list_command():
             continue
         stale = " STALE" if now - rate.as_of > max_age else ""
         click.echo(f"{code}: {plain(rate.jpy_rate)} JPY as of {stamp(rate.as_of)} ({shown(rate.source)}){stale}")
+
+
+@rates.command("as-of")
+@click.argument("timestamp")
+@with_appcontext
+def as_of_command(timestamp: str):
+    """Each currency's rate at a past moment, from the rate history, as CSV
+    (currency,jpy_rate,as_of): the last one at or before TIMESTAMP. A TIMESTAMP without offset
+    is read in the display zone; currencies without a rate by then are left out."""
+    moment = read_moment(timestamp, "TIMESTAMP")
+    click.echo(f"rates as of {moment.isoformat()} ({stamp(moment)} display time)", err=True)
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(("currency", "jpy_rate", "as_of"))
+    for rate in rates_as_of(moment):
+        writer.writerow((rate.currency, plain(rate.jpy_rate), rate.as_of.astimezone(zone).isoformat()))
 
 
 def _refresh_once(ticker: Ticker, currencies: list[str]) -> bool:
@@ -151,7 +171,7 @@ def _describe(result: RateResult) -> str:
     return f"{result.currency}: FAILED ({result.error}); {kept}"
 
 
-class _stopped_by_signals:
+class stopped_by_signals:
     """SIGTERM and SIGINT set `stop` (the loop ends after its current run) instead of killing
     the process mid-write; the previous handlers come back afterwards."""
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from dashboard.accounts.store import create_account, find_account
 from dashboard.extensions import db
 from dashboard.ledger.changes import BalanceChange, apply_changes
+from dashboard.ledger.demo_story import write_journal_story, write_rate_story
+from dashboard.ledger.rate_updates import store_rate
 from dashboard.ledger.reasons import demo_seed
 from dashboard.models import Rate
 
@@ -54,21 +56,28 @@ DEMO_RATES = {
 }
 
 
-def seed_demo(now: datetime | None = None) -> dict[str, int]:
-    """Idempotent: a second run finds everything in place and changes nothing."""
+def seed_demo(now: datetime | None = None, *, story: bool = False) -> dict[str, int]:
+    """Idempotent: a second run finds everything in place and changes nothing. With story, a
+    year of rate history and of the account's journal comes first (demo_story)."""
     now = now or datetime.now(UTC)
     created = 0
     account = find_account(DEMO_EMAIL)
     if account is None:
         account = create_account(DEMO_EMAIL, DEMO_PASSWORD)
         created = 1
+    story_entries = story_ticks = 0
+    if story:
+        story_entries = write_journal_story(account.id, now)
+        story_ticks = write_rate_story({code: rate for code, rate in DEMO_RATES.items()
+                                        if code not in set(db.session.execute(select(Rate.currency_code)).scalars())}, now)
     changes = [BalanceChange(account.id, code, available, in_use) for code, (available, in_use) in DEMO_BALANCES.items()]
     balances_changed = apply_changes(changes, reason=demo_seed(), source="seed-demo")
     existing = set(db.session.execute(select(Rate.currency_code)).scalars())
     rates_added = 0
     for code, jpy_rate in DEMO_RATES.items():
         if code not in existing:
-            db.session.add(Rate(currency_code=code, jpy_rate=jpy_rate, as_of=now, source=RATE_SOURCE))
+            store_rate(code, jpy_rate, as_of=now, source=RATE_SOURCE)
             rates_added += 1
     db.session.commit()
-    return {"accounts": created, "balances": balances_changed, "rates": rates_added}
+    return {"accounts": created, "balances": balances_changed, "rates": rates_added,
+            "journal_story": story_entries, "rate_history": story_ticks}

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from dashboard.core.formatting import plain
 from dashboard.extensions import db
 from dashboard.ledger.imports import FileRefused, Problem, read_rates
+from dashboard.ledger.rate_history import Tick, append_ticks
 from dashboard.ledger.rates import RateError, Ticker, TickerError, check_rate_currency, parse_rate, public_url
 from dashboard.models import Currency, Rate, utcnow
 
@@ -34,7 +35,7 @@ def rate_currencies() -> dict[str, bool]:
 def set_rate(code: str, jpy_rate, *, as_of: datetime | None = None, source: str = "manual") -> RateResult:
     """Store one currency's rate in the caller's transaction. Raises RateError."""
     code = check_rate_currency(code, rate_currencies())
-    return _store(code, parse_rate(jpy_rate), as_of=_check_as_of(as_of), source=source)
+    return store_rate(code, parse_rate(jpy_rate), as_of=_check_as_of(as_of), source=source)
 
 
 def import_rates(data: bytes, *, name: str, zone: str) -> tuple[list[RateResult], list[int]]:
@@ -46,7 +47,7 @@ def import_rates(data: bytes, *, name: str, zone: str) -> tuple[list[RateResult]
     results, problems = [], []
     for line in lines:
         try:
-            results.append(_store(line.currency, line.jpy_rate, as_of=line.as_of or now, source=f"import {name}"))
+            results.append(store_rate(line.currency, line.jpy_rate, as_of=line.as_of or now, source=f"import {name}"))
         except RateError as error:
             problems.append(Problem(line.line, str(error)))
     if problems:
@@ -78,7 +79,7 @@ def refresh_rates(ticker: Ticker, codes: list[str] | None = None) -> list[RateRe
         answer = fetched[code]
         if isinstance(answer, Decimal):
             try:
-                results.append(_store(code, answer, as_of=now, source=source))
+                results.append(store_rate(code, answer, as_of=now, source=source))
                 continue
             except RateError as error:
                 answer = str(error)
@@ -119,6 +120,14 @@ def _check_as_of(as_of: datetime | None) -> datetime:
     if as_of > now:
         raise RateError(f"as_of {as_of.isoformat()} is in the future")
     return as_of
+
+
+def store_rate(code: str, jpy_rate: Decimal, *, as_of: datetime, source: str) -> RateResult:
+    """Make a checked rate the currency's current one and append it to the history, in the
+    caller's transaction: the one place a rate is written (set, import, refresh, demo)."""
+    result = _store(code, jpy_rate, as_of=as_of, source=source)
+    append_ticks([Tick(code, jpy_rate, as_of, source)])
+    return result
 
 
 def _store(code: str, jpy_rate: Decimal, *, as_of: datetime, source: str) -> RateResult:

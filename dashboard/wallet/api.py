@@ -1,19 +1,29 @@
-"""The browser's JSON API: the wallet's figures and its two switches, "Show in header" and
-"Hide zero balances"."""
+"""The browser's JSON API: the wallet's figures, its net-asset history, and the wallet's switches
+("Show in header", "Hide zero balances", "Hide amounts")."""
 from __future__ import annotations
+
+from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.accounts.store import save_settings
+from dashboard.core.history import RANGES
 from dashboard.errors import render_error
-from dashboard.wallet.views import current_balance_etag, current_balance_json
+from dashboard.language.i18n import display_zone, select_locale
+from dashboard.wallet.charts import unknown_range_message
+from dashboard.wallet.history import history_document, net_asset_history
+from dashboard.wallet.views import current_balance_etag, current_balance_json, current_figures
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # The API's name of each switch, and the account's column that keeps it.
-SWITCHES = {"show_in_header": "show_net_assets_in_header", "hide_zero_balances": "hide_zero_balances"}
+SWITCHES = {
+    "show_in_header": "show_net_assets_in_header",
+    "hide_zero_balances": "hide_zero_balances",
+    "discreet": "discreet",
+}
 
 
 @bp.before_request
@@ -49,10 +59,22 @@ def preferences():
     if not isinstance(payload, dict):
         return render_error(400, _("The request body is not a JSON object."))
     if not payload or set(payload) - set(SWITCHES):
-        return render_error(400, _("Send show_in_header, hide_zero_balances or both, and no other field."))
+        return render_error(400, _("Send one or more of show_in_header, hide_zero_balances and discreet, and no other field."))
     for name, value in payload.items():
         if not isinstance(value, bool):
             return render_error(400, _("%(name)s must be true or false.", name=name))
     # Checked in full before anything is saved: a request half wrong changes nothing.
     save_settings(current_user.id, **{SWITCHES[name]: value for name, value in payload.items()})
     return jsonify(payload)
+
+
+@bp.get("/history")
+def history():
+    range_name = request.args.get("range", "")
+    if range_name not in RANGES:
+        return render_error(400, unknown_range_message())
+    figures = current_figures()
+    document = figures.document
+    result = net_asset_history(current_user.id, range_name, now_jpy=Decimal(document["net_assets"]["jpy"]),
+                               now_missing=tuple(document["missing_rates"]))
+    return jsonify(history_document(result, locale=select_locale(), zone=display_zone(), discreet=current_user.discreet))

@@ -22,7 +22,7 @@ from dashboard.models import Balance, Currency, Rate
 from dashboard.read_path import read_cache
 from dashboard.read_path.signed_in import read_connection
 from dashboard.wallet.currency_names import currency_name
-from dashboard.wallet.presentation import present_balance
+from dashboard.wallet.presentation import conceal_amounts, present_balance
 
 # Built once, on the tables rather than the mapped classes: constructing a select() per request,
 # and the ORM's per-statement bookkeeping for what are plain columns, were a fifth of a request.
@@ -95,17 +95,22 @@ class WalletFigures:
             value = self._derived[key] = make()
         return value
 
-    def with_preferences(self, show_in_header: bool, hide_zero_balances: bool) -> dict:
+    def shown(self, discreet: bool) -> dict:
+        """The document as the account may see it: without any amount in discreet mode."""
+        return self.derived(("shown", discreet), lambda: conceal_amounts(self.document) if discreet else self.document)
+
+    def with_preferences(self, show_in_header: bool, hide_zero_balances: bool, discreet: bool = False) -> dict:
         """The /api/balance document for an account with these switches."""
         return self.derived(
-            ("document", show_in_header, hide_zero_balances),
-            lambda: {**self.document, "show_in_header": show_in_header, "hide_zero_balances": hide_zero_balances},
+            ("document", show_in_header, hide_zero_balances, discreet),
+            lambda: {**self.shown(discreet), "show_in_header": show_in_header,
+                     "hide_zero_balances": hide_zero_balances, "discreet": discreet},
         )
 
-    def json(self, show_in_header: bool, hide_zero_balances: bool, dumps: Callable[[dict], str]) -> str:
+    def json(self, show_in_header: bool, hide_zero_balances: bool, dumps: Callable[[dict], str], discreet: bool = False) -> str:
         return self.derived(
-            ("json", show_in_header, hide_zero_balances),
-            lambda: dumps(self.with_preferences(show_in_header, hide_zero_balances)),
+            ("json", show_in_header, hide_zero_balances, discreet),
+            lambda: dumps(self.with_preferences(show_in_header, hide_zero_balances, discreet)),
         )
 
 

@@ -1,7 +1,8 @@
 """The wallet page, rendered once per distinct set of inputs and completed per request.
 
 Rendering the page's templates was most of a page request, yet the HTML is the same for every
-request with the same figures, language, address, language prompt and switches; only the
+request with the same figures, language, address, language prompt, switches (header, zero
+balances, discreet) and charts (whose key names their range and latest period boundary); only the
 CSRF token differs from browser to browser. So the page is rendered once with a placeholder
 for the token, kept with its figures (holdings.WalletFigures), and each request puts its own
 token in. The key names every input; the templates are rendered against stand-ins for the
@@ -57,14 +58,15 @@ def app_identity() -> object:
 
 
 def render_wallet_page(
-    template: str, figures: WalletFigures, *, locale: str, prompt: str | None, show_in_header: bool, hide_zero_balances: bool,
+    template: str, figures: WalletFigures, *, locale: str, prompt: str | None, show_in_header: bool,
+    hide_zero_balances: bool, discreet: bool = False, charts: tuple = (),
 ) -> str:
     # A query string (any number of variants) or a flashed message (once only): render afresh.
     if request.query_string or session.get("_flashes"):
         return render_template(template)
     key = (
         "page", template, app_identity(), request.script_root, request.path, request.endpoint,
-        locale, prompt, show_in_header, hide_zero_balances, current_app.config["REFRESH_SECONDS"],
+        locale, prompt, show_in_header, hide_zero_balances, discreet, charts, current_app.config["REFRESH_SECONDS"],
     )
     shell = figures.derived(key, lambda: render_template(
         template,

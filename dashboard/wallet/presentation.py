@@ -23,7 +23,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 def present_net_assets(valuation: Valuation, locale: str) -> str:
     """The Net Assets figure: ¥ {{ net_assets | number(1) | cut_decimal_zero }}"""
-    return cut_decimal_zero(number(valuation.net_assets_jpy, 1, locale=locale))
+    return present_jpy(valuation.net_assets_jpy, locale)
+
+
+def present_jpy(value, locale: str) -> str:
+    """A JPY total as the Net Assets figure is shown."""
+    return cut_decimal_zero(number(value, 1, locale=locale))
 
 
 def _share(value) -> str | None:
@@ -77,3 +82,18 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
         "locale": locale,
         "balances": rows,
     }
+
+
+HIDDEN = "•••"
+# Every figure that says how much the account holds; rates (public prices), codes and flags stay.
+_HIDDEN_ROW_FIELDS = ("available", "in_use", "total", "available_jpy", "in_use_jpy", "total_jpy")
+
+
+def conceal_amounts(document: dict) -> dict:
+    """The /api/balance document with every amount null and its formatted text "•••" (discreet
+    mode): a copy, since the document is shared between requests."""
+    rows = []
+    for row in document["balances"]:
+        formatted = {**row["formatted"], **{name: HIDDEN for name in _HIDDEN_ROW_FIELDS}}
+        rows.append({**row, **{name: None for name in _HIDDEN_ROW_FIELDS}, "formatted": formatted})
+    return {**document, "net_assets": {"jpy": None, "formatted": HIDDEN}, "balances": rows}

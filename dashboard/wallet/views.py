@@ -12,6 +12,7 @@ from markupsafe import Markup
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
 from dashboard.language.i18n import display_zone, is_signed_in, prompt_language, select_locale
+from dashboard.wallet.charts import chart_key, wallet_charts
 from dashboard.wallet.forms import SwitchForm
 from dashboard.wallet.holdings import WalletFigures, wallet_figures
 from dashboard.wallet.page_memo import app_identity, render_wallet_page
@@ -33,30 +34,32 @@ def current_figures() -> WalletFigures:
 
 def current_balance() -> dict:
     """The /api/balance document, as the templates read it."""
-    return current_figures().with_preferences(current_user.show_net_assets_in_header, current_user.hide_zero_balances)
+    user = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap)
+    return current_figures().with_preferences(user.show_net_assets_in_header, user.hide_zero_balances, user.discreet)
 
 
 def balance_rows(compact: bool = False) -> Markup:
     """The wallet table's rows (the full table's, or the header panel's compact list): the same
-    for every request with the same figures and switch, so rendered once per memoised document
-    (per app and mount point, which the icons' URLs name)."""
+    for every request with the same figures and switches, so rendered once per memoised document
+    (per app and mount point, which the icons' URLs name). In discreet mode they hold no amount."""
     figures = current_figures()
-    hide_zero = current_user.hide_zero_balances
+    hide_zero, discreet = current_user.hide_zero_balances, current_user.discreet
     template = "wallet/_compact_rows.html" if compact else "wallet/_balance_rows.html"
-    key = ("balance_rows", template, hide_zero, app_identity(), request.script_root)
+    key = ("balance_rows", template, hide_zero, discreet, app_identity(), request.script_root)
     return figures.derived(key, lambda: Markup(render_template(
-        template, rows=figures.document["balances"], hide_zero=hide_zero,
+        template, rows=figures.shown(discreet)["balances"], hide_zero=hide_zero,
     )))
 
 
 def widest_figure() -> int:
     """The number of characters of the wallet's widest figure ("¥ 1,234" or "0.5 BTC"): the page
-    shows the table only on a screen wide enough for it, and a card per currency otherwise."""
-    figures = current_figures()
+    shows the table only on a screen wide enough for it, and a card per currency otherwise.
+    Measured on what is shown, so discreet mode's layout says nothing of the hidden amounts."""
+    figures, discreet = current_figures(), current_user.discreet
 
     def measure() -> int:
         widths = [0]
-        for row in figures.document["balances"]:
+        for row in figures.shown(discreet)["balances"]:
             formatted = row["formatted"]
             for column in ("available", "in_use", "total"):
                 widths.append(len(formatted[column]) + 1 + len(formatted["code"]))
@@ -64,22 +67,27 @@ def widest_figure() -> int:
                     widths.append(2 + len(formatted[column + "_jpy"]))
         return max(widths)
 
-    return figures.derived("widest_figure", measure)
+    return figures.derived(("widest_figure", discreet), measure)
+
+
+def _preferences() -> tuple[bool, bool, bool]:
+    user = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap: one proxy lookup, not three)
+    return user.show_net_assets_in_header, user.hide_zero_balances, user.discreet
 
 
 def current_balance_json() -> str:
-    return current_figures().json(current_user.show_net_assets_in_header, current_user.hide_zero_balances, _compact_json)
+    show_in_header, hide_zero, discreet = _preferences()
+    return current_figures().json(show_in_header, hide_zero, _compact_json, discreet)
 
 
 def current_balance_etag() -> str:
     """A strong validator of /api/balance's body: a digest of its exact bytes, so it changes
     with any figure, the language and the switches, and is made once per memoised document."""
-    user = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap: one proxy lookup, not four)
-    show_in_header, hide_zero = user.show_net_assets_in_header, user.hide_zero_balances
+    show_in_header, hide_zero, discreet = _preferences()
     figures = current_figures()
     return figures.derived(
-        ("etag", show_in_header, hide_zero),
-        lambda: hashlib.sha256(figures.json(show_in_header, hide_zero, _compact_json).encode()).hexdigest()[:32],
+        ("etag", show_in_header, hide_zero, discreet),
+        lambda: hashlib.sha256(figures.json(show_in_header, hide_zero, _compact_json, discreet).encode()).hexdigest()[:32],
     )
 
 
@@ -96,6 +104,8 @@ def wallet_context():
         "balance": current_balance,
         "balance_rows": balance_rows,
         "widest_figure": widest_figure,
+        "discreet": current_user.discreet,
+        "wallet_charts": lambda: wallet_charts(current_figures()),
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
     }
 
@@ -110,6 +120,8 @@ def index():
         prompt=prompt_language(),
         show_in_header=current_user.show_net_assets_in_header,
         hide_zero_balances=current_user.hide_zero_balances,
+        discreet=current_user.discreet,
+        charts=chart_key(),
     )
 
 
@@ -143,4 +155,13 @@ def set_zero_balances_preference():
     on = _read_switch("hide_zero_balances", _("Hide zero balances must be on or off."))
     save_settings(current_user.id, hide_zero_balances=on)
     flash(_("Saved: currencies with a zero balance are hidden.") if on else _("Saved: every currency is shown."))
+    return redirect(_back())
+
+
+@bp.route("/preferences/discreet", methods=["POST"])
+@login_required
+def set_discreet_preference():
+    on = _read_switch("discreet", _("Hide amounts must be on or off."))
+    save_settings(current_user.id, discreet=on)
+    flash(_("Saved: amounts are hidden.") if on else _("Saved: amounts are shown."))
     return redirect(_back())

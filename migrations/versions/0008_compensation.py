@@ -1,7 +1,7 @@
 """compensation runs: plans, their applied and refused lines; journal reasons as codes
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-24 10:00:00.000000
 
 A compensation plan (`flask compensation plan`) is recorded with the SHA-256 of its file and
@@ -17,7 +17,7 @@ import dashboard.types
 
 # revision identifiers, used by Alembic.
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

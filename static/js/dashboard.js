@@ -167,6 +167,11 @@ function setupSwitches() {
           body: JSON.stringify({ [name]: wanted }),
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        // Hiding or showing amounts changes what the server put in the page itself: load it again.
+        if (name === "discreet") {
+          window.location.reload();
+          return;
+        }
         if (lastBalance === null) await refresh();
         if (lastBalance !== null) {
           lastBalance[name] = wanted;

@@ -1,0 +1,107 @@
+"""The geometry of the wallet's two charts, in exact decimals: the allocation bar (share of net
+assets by currency, small shares grouped) and the net-asset line, scaled to an SVG viewBox."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+__all__ = ["Slice", "allocation", "line_points", "share_percent", "sample_indices", "OTHER"]
+
+OTHER = "other"
+_HUNDREDTH = Decimal("0.01")
+_TENTH = Decimal("0.1")
+
+
+def _decimal(value: Fraction, step: Decimal) -> Decimal:
+    """value rounded half-up to step, exactly (the Fraction never passes through a float)."""
+    scaled = value / Fraction(step)
+    whole = (scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)
+    return (Decimal(whole) * step).quantize(step, rounding=ROUND_HALF_UP)
+
+
+def share_percent(part: Decimal, whole: Decimal) -> Decimal:
+    """part as a percentage of whole, half-up to one decimal."""
+    return _decimal(Fraction(part) * 100 / Fraction(whole), _TENTH)
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    currency: str  # a currency code, or OTHER for the grouped small shares
+    jpy: Decimal
+    percent: Decimal  # one decimal
+    x: Decimal  # start and width on a 0–100 axis, two decimals, slices edge to edge
+    width: Decimal
+    members: tuple[str, ...] = ()
+
+
+def allocation(values: Sequence[tuple[str, Decimal]], *, small: Decimal = Decimal(2)) -> list[Slice]:
+    """Slices of the positive values, largest first; those under `small` per cent are grouped
+    into one OTHER slice at the end (kept alone when only one is that small)."""
+    positive = [(code, value) for code, value in values if value > 0]
+    whole = sum((Fraction(value) for _code, value in positive), Fraction(0))
+    if not whole:
+        return []
+    positive.sort(key=lambda item: (-item[1], item[0]))
+    large = [(code, Fraction(value)) for code, value in positive if Fraction(value) * 100 / whole >= small]
+    tiny = [(code, Fraction(value)) for code, value in positive if Fraction(value) * 100 / whole < small]
+    groups: list[tuple[str, Fraction, tuple[str, ...]]] = [(code, value, ()) for code, value in large]
+    if len(tiny) == 1:
+        groups.append((tiny[0][0], tiny[0][1], ()))
+    elif tiny:
+        groups.append((OTHER, sum((value for _c, value in tiny), Fraction(0)), tuple(code for code, _v in tiny)))
+    slices, done = [], Fraction(0)
+    for code, value, members in groups:
+        start = _decimal(done * 100 / whole, _HUNDREDTH)
+        done += value
+        end = _decimal(done * 100 / whole, _HUNDREDTH)
+        slices.append(Slice(code, _exact(value), _decimal(value * 100 / whole, _TENTH), start, end - start, members))
+    return slices
+
+
+def _exact(value: Fraction) -> Decimal:
+    """A Fraction made of decimals back as the exact Decimal it is."""
+    numerator, denominator, places = value.numerator, value.denominator, 0
+    while denominator != 1:
+        if 10 % denominator == 0 or denominator % 2 == 0 or denominator % 5 == 0:
+            numerator *= 10
+            places += 1
+            common = _gcd(numerator, denominator)
+            numerator, denominator = numerator // common, denominator // common
+        else:
+            raise ValueError("not a finite decimal")
+    return Decimal(f"{numerator}E-{places}") if places else Decimal(numerator)
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return abs(a)
+
+
+def line_points(values: Sequence[Decimal], *, width: int, height: int, margin: int = 4) -> list[tuple[Decimal, Decimal]]:
+    """(x, y) of each value on a width × height viewBox (y grows downwards), evenly spaced,
+    the lowest value at the bottom and the highest at the top, two decimals."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    span = Fraction(high) - Fraction(low)
+    inner = height - 2 * margin
+    points = []
+    for position, value in enumerate(values):
+        x = Fraction(width * position, max(len(values) - 1, 1))
+        if span:
+            y = margin + inner - (Fraction(value) - Fraction(low)) * inner / span
+        else:
+            y = Fraction(height, 2)
+        points.append((_decimal(x, _HUNDREDTH), _decimal(y, _HUNDREDTH)))
+    return points
+
+
+def sample_indices(count: int, most: int) -> list[int]:
+    """At most `most` positions out of count, evenly spread, always the first and the last."""
+    if count <= most:
+        return list(range(count))
+    chosen = {round(Fraction(position * (count - 1), most - 1)) for position in range(most)}
+    return sorted(chosen)

@@ -1,0 +1,135 @@
+"""What an account's net-asset history is computed from: its holdings from the journal and the
+rates from their closes, read as step series over a range in three statements."""
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from cachetools import LRUCache
+from sqlalchemy import and_, bindparam, func, select, type_coerce
+
+from dashboard.core.history import Step, holding_total
+from dashboard.extensions import db
+from dashboard.models import Currency, JournalEntry, RateClose, RateHistory
+from dashboard.types import ExactDecimal
+
+_journal, _closes, _currencies = JournalEntry.__table__.c, RateClose.__table__.c, Currency.__table__.c
+_history = RateHistory.__table__.c
+_LATEST_TICK = select(_history.id, _history.recorded_at).order_by(_history.id.desc()).limit(1)
+
+
+class _Figure(ExactDecimal):
+    """ExactDecimal read without normalising: these figures are only multiplied and summed,
+    and a year of them is thousands of rows per request."""
+
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return value if value is None or isinstance(value, Decimal) else Decimal(value)
+
+
+def _figure(column):
+    return type_coerce(column, _Figure())
+
+
+_LATEST_ENTRY = (
+    select(_journal.id, _journal.recorded_at).where(_journal.account_id == bindparam("account_id"))
+    .order_by(_journal.id.desc()).limit(1)
+)
+
+
+def history_version(account_id: int) -> tuple:
+    """What changes whenever anything an account's history is made from does: the latest tick
+    and the account's latest journal entry (ids and when written, so a database emptied and
+    refilled never matches an older state). Two index lookups."""
+    tick = tuple(db.session.execute(_LATEST_TICK).first() or ())
+    entry = tuple(db.session.execute(_LATEST_ENTRY, {"account_id": account_id}).first() or ())
+    return db.engine.url.render_as_string(), tick, entry
+
+
+def first_entry_at(account_id: int) -> datetime | None:
+    """When the account's first journal entry took effect (the start of the range "all")."""
+    return db.session.execute(select(func.min(_journal.effective_at)).where(_journal.account_id == account_id)).scalar()
+
+
+def holding_steps(account_id: int, first: datetime, last: datetime) -> dict[str, list[Step]]:
+    """Per enabled currency, available + in use from the journal: one step at `first` with the
+    figures as they stood then, then one per entry that took effect after it, up to `last`."""
+    carried = (
+        select(_journal.currency_code, func.max(_journal.sequence).label("sequence"))
+        .where(_journal.account_id == account_id, _journal.effective_at <= first)
+        .group_by(_journal.currency_code)
+        .subquery()
+    )
+    opening = (
+        select(_journal.currency_code, _figure(_journal.available_after), _figure(_journal.in_use_after))
+        .join(carried, and_(_journal.currency_code == carried.c.currency_code, _journal.sequence == carried.c.sequence))
+        .join(Currency.__table__, and_(_currencies.code == _journal.currency_code, _currencies.enabled.is_(True)))
+        .where(_journal.account_id == account_id)
+    )
+    steps: dict[str, list[Step]] = defaultdict(list)
+    for code, available, in_use in db.session.execute(opening):
+        steps[code].append(Step(first, holding_total(available, in_use)))
+    later = (
+        select(_journal.currency_code, _journal.effective_at, _figure(_journal.available_after), _figure(_journal.in_use_after))
+        .join(Currency.__table__, and_(_currencies.code == _journal.currency_code, _currencies.enabled.is_(True)))
+        .where(_journal.account_id == account_id, _journal.effective_at > first, _journal.effective_at <= last)
+        .order_by(_journal.effective_at, _journal.sequence)
+    )
+    for code, at, available, in_use in db.session.execute(later):
+        steps[code].append(Step(at, holding_total(available, in_use)))
+    return dict(steps)
+
+
+_OPENING_RATE = (
+    select(_figure(_closes.jpy_rate))
+    .where(_closes.currency_code == _currencies.code, _closes.period_seconds == bindparam("period"),
+           _closes.closes_at <= bindparam("first"))
+    .order_by(_closes.closes_at.desc())
+    .limit(1)
+    .correlate(Currency.__table__)
+    .scalar_subquery()
+)
+
+
+# The rates of a range are the same for every account until the next tick, while a year of
+# them is thousands of rows: kept per process, keyed by the latest tick written (its id and
+# when it was written, so a database emptied and refilled never matches an older answer).
+_RATE_STEPS: LRUCache = LRUCache(maxsize=64)
+_RATE_STEPS_LOCK = threading.Lock()
+
+
+def rate_steps(period_seconds: int, first: datetime, last: datetime) -> dict[str, tuple[Step, ...]]:
+    """Per enabled currency but JPY, its rate as of each period boundary from `first` to `last`
+    (both boundaries of that period): the close at or before `first`, then each close after it.
+    A boundary's rate is exactly the latest tick at or before it (see core.history.closes_at).
+    Shared between requests: never modify what it holds."""
+    latest = tuple(db.session.execute(_LATEST_TICK).first() or ())
+    enabled = tuple(db.session.execute(select(_currencies.code).where(_currencies.enabled.is_(True))).scalars())
+    key = (db.engine.url.render_as_string(), period_seconds, first, last, latest, enabled)
+    with _RATE_STEPS_LOCK:
+        found = _RATE_STEPS.get(key)
+    if found is None:
+        found = _read_rate_steps(period_seconds, first, last)
+        with _RATE_STEPS_LOCK:
+            _RATE_STEPS[key] = found
+    return found
+
+
+def _read_rate_steps(period_seconds: int, first: datetime, last: datetime) -> dict[str, tuple[Step, ...]]:
+    steps: dict[str, list[Step]] = defaultdict(list)
+    opening = select(_currencies.code, _OPENING_RATE).where(_currencies.enabled.is_(True), _currencies.code != "jpy")
+    for code, rate in db.session.execute(opening, {"period": period_seconds, "first": first}):
+        if rate is not None:
+            steps[code].append(Step(first, rate))
+    later = (
+        select(_closes.currency_code, _closes.closes_at, _figure(_closes.jpy_rate))
+        .join(Currency.__table__, and_(_currencies.code == _closes.currency_code, _currencies.enabled.is_(True)))
+        .where(_closes.period_seconds == period_seconds, _closes.closes_at > first, _closes.closes_at <= last)
+        .order_by(_closes.closes_at)
+    )
+    for code, at, rate in db.session.execute(later):
+        steps[code].append(Step(at, rate))
+    return {code: tuple(series) for code, series in steps.items()}

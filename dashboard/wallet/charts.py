@@ -1,0 +1,132 @@
+"""The wallet page's two charts, allocation and net-asset history, as plain values for the
+server-drawn SVG of templates/wallet/_charts.html; computed once per figures, account, range,
+latest period boundary and discreet switch."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from babel.dates import format_date, format_datetime, get_timezone
+from flask import abort, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from dashboard.core.chart_geometry import OTHER, allocation, line_points, sample_indices
+from dashboard.core.formatting import number
+from dashboard.core.history import RANGES, holding_total
+from dashboard.language.i18n import display_zone, select_locale
+from dashboard.wallet.history import History, net_asset_history
+from dashboard.wallet.holdings import WalletFigures
+from dashboard.wallet.page_memo import app_identity
+from dashboard.wallet.presentation import HIDDEN, present_jpy
+
+DEFAULT_RANGE = "1y"
+RANGE_LABELS = {"1d": _l("1D"), "1w": _l("1W"), "1m": _l("1M"), "1y": _l("1Y"), "all": _l("All")}
+WIDTH, HEIGHT = 600, 200
+TABLE_ROWS = 13  # the table alternative samples the line: first, last and evenly between
+
+
+def requested_range() -> str:
+    """The history range the page shows: ?range=…, else the default; anything else is a 400."""
+    name = request.args.get("range", DEFAULT_RANGE)
+    if name not in RANGES:
+        abort(400, description=unknown_range_message())
+    return name
+
+
+def unknown_range_message() -> str:
+    return _("Unknown range: choose one of 1d, 1w, 1m, 1y or all.")
+
+
+def chart_key(now: datetime | None = None) -> tuple:
+    """What, besides the figures, the charts of the page are made from."""
+    name = requested_range()
+    spacing = RANGES[name].spacing
+    now = now or datetime.now(UTC)
+    boundary = datetime(1970, 1, 5, tzinfo=UTC) + ((now - datetime(1970, 1, 5, tzinfo=UTC)) // spacing) * spacing
+    return (name, boundary, current_user.id, current_user.discreet)
+
+
+def wallet_charts(figures: WalletFigures) -> dict:
+    key = ("charts", app_identity(), *chart_key())
+    return figures.derived(key, lambda: _make_charts(figures, requested_range()))
+
+
+def _make_charts(figures: WalletFigures, range_name: str) -> dict:
+    locale, zone, discreet = select_locale(), display_zone(), current_user.discreet
+    document = figures.document
+    history = net_asset_history(
+        current_user.id, range_name,
+        now_jpy=Decimal(document["net_assets"]["jpy"]), now_missing=tuple(document["missing_rates"]),
+    )
+    return {
+        "range": range_name,
+        "ranges": [(name, str(label)) for name, label in RANGE_LABELS.items()],
+        "allocation": _allocation(document, locale),
+        "history": _history(history, locale=locale, zone=zone, discreet=discreet),
+    }
+
+
+def _allocation(document: dict, locale: str) -> list[dict]:
+    values = []
+    for row in document["balances"]:
+        if row["available_jpy"] is not None:
+            values.append((row["currency"], holding_total(Decimal(row["available_jpy"]), Decimal(row["in_use_jpy"]))))
+    return [
+        {
+            "label": _("Other") if piece.currency == OTHER else piece.currency.upper(),
+            "members": ", ".join(code.upper() for code in piece.members),
+            "percent": number(piece.percent, 1, locale=locale),
+            "x": piece.x, "width": piece.width, "colour": f"slice-{position % 8}",
+        }
+        for position, piece in enumerate(allocation(values))
+    ]
+
+
+def _history(history: History, *, locale: str, zone: str, discreet: bool) -> dict:
+    tz = get_timezone(zone)
+    intraday = RANGES[history.range].spacing.days == 0
+
+    def when(moment: datetime) -> str:
+        if intraday:
+            return format_datetime(moment, "short", tzinfo=tz, locale=locale)
+        return format_date(moment.astimezone(tz), "medium", locale=locale)
+
+    values = [point.jpy for point in history.points]
+    xy = line_points(values, width=WIDTH, height=HEIGHT)
+    low = min(range(len(values)), key=lambda i: values[i])
+    high = max(range(len(values)), key=lambda i: values[i])
+
+    def figure(position: int) -> str:
+        if discreet:
+            index = history.index[position]
+            return "—" if index is None else number(index, 1, locale=locale)
+        return "¥ " + present_jpy(values[position], locale)
+
+    rows = [
+        {
+            "when": _("Now") if position == len(values) - 1 else when(history.points[position].t),
+            "jpy": HIDDEN if discreet else "¥ " + present_jpy(values[position], locale),
+            "index": "—" if history.index[position] is None else number(history.index[position], 1, locale=locale),
+        }
+        for position in sample_indices(len(values), TABLE_ROWS)
+    ]
+    return {
+        "polyline": " ".join(f"{x},{y}" for x, y in xy),
+        "single": len(xy) == 1,
+        "first_xy": xy[0],
+        "top": figure(high), "bottom": figure(low),
+        "start": when(history.points[0].t), "end": _("Now"),
+        "summary": _("From %(start)s to %(end)s, highest %(high)s on %(high_when)s, lowest %(low)s on %(low_when)s.",
+                     start=figure(0), end=figure(len(values) - 1),
+                     high=figure(high), high_when=_when_or_now(history, high, when),
+                     low=figure(low), low_when=_when_or_now(history, low, when)),
+        "complete": history.complete,
+        "rows": rows,
+        "scale_is_index": discreet,
+    }
+
+
+def _when_or_now(history: History, position: int, when) -> str:
+    return _("now") if position == len(history.points) - 1 else when(history.points[position].t)
