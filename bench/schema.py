@@ -102,7 +102,7 @@ def migrate(schema: str) -> None:
 def seed_demo(schema: str) -> None:
     """The app's own demo account and rates (idempotent), next to the loaded accounts."""
     subprocess.run(
-        [FLASK, "--app", "dashboard", "seed-demo"],
+        [FLASK, "--app", "dashboard", "seed-demo", "--allow-production"],
         cwd=REPO,
         env=app_environment(schema),
         check=True,

@@ -14,7 +14,7 @@ def prepare() -> Path:
     """A fresh SQLite file, migrated and holding the demo account; returns its path."""
     path = Path(tempfile.mkdtemp(prefix="bench-sqlite-")) / "dashboard.sqlite3"
     environment = environment_for(path)
-    for command in (["db", "upgrade"], ["seed-demo"]):
+    for command in (["db", "upgrade"], ["seed-demo", "--allow-production"]):
         subprocess.run([FLASK, "--app", "dashboard", *command], cwd=REPO, env=environment, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
     return path

@@ -60,8 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from dashboard.accounts.security_page import bp as security_bp
     from dashboard.accounts.views import bp as auth_bp
-    from dashboard.api_description.views import bp as api_description_bp
     from dashboard.activity.views import bp as activity_bp
+    from dashboard.api_description.views import bp as api_description_bp
     from dashboard.exchange_api.keys_page import bp as api_keys_bp
     from dashboard.exchange_api.views import bp as exchange_api_bp
     from dashboard.language.views import bp as language_bp

@@ -7,6 +7,8 @@ import copy
 DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
            "description": "An exact decimal in plain notation (never a float or an exponent)."}
 TIME = {"type": ["string", "null"], "format": "date-time"}
+# An amount is null where it cannot be known (no rate) or must not be shown (discreet mode).
+AMOUNT = {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]}
 
 SCHEMAS: dict = {
     "Decimal": DECIMAL,
@@ -16,15 +18,21 @@ SCHEMAS: dict = {
     },
     "Balance": {
         "type": "object",
-        "required": ["currency", "available", "in_use", "rate_jpy", "available_jpy", "in_use_jpy", "missing_rate", "stale", "formatted"],
+        "required": ["currency", "available", "in_use", "total", "rate_jpy", "available_jpy", "in_use_jpy", "total_jpy",
+                     "share_percent", "missing_rate", "stale", "formatted"],
         "properties": {
             "currency": {"type": "string", "pattern": "^[a-z0-9]{1,10}$"},
-            "available": {"$ref": "#/components/schemas/Decimal"},
-            "in_use": {"$ref": "#/components/schemas/Decimal"},
-            "rate_jpy": {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]},
+            "available": AMOUNT,
+            "in_use": AMOUNT,
+            "total": AMOUNT,
+            "rate_jpy": AMOUNT,
             "rate_as_of": TIME,
-            "available_jpy": {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]},
-            "in_use_jpy": {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]},
+            "available_jpy": AMOUNT,
+            "in_use_jpy": AMOUNT,
+            "total_jpy": AMOUNT,
+            "share_percent": {"type": ["string", "null"], "pattern": r"^[0-9]{1,3}\.[0-9]$",
+                              "description": "Of net assets, half-up to one decimal; null without a rate or with net assets zero."},
+            "zero": {"type": "boolean"},
             "missing_rate": {"type": "boolean"},
             "stale": {"type": "boolean"},
             "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
@@ -32,22 +40,57 @@ SCHEMAS: dict = {
     },
     "Wallet": {
         "type": "object",
-        "required": ["net_assets", "complete", "missing_rates", "stale", "show_in_header", "locale", "balances"],
+        "required": ["net_assets", "complete", "missing_rates", "stale", "show_in_header", "hide_zero_balances",
+                     "discreet", "locale", "balances"],
         "properties": {
             "net_assets": {"type": "object", "required": ["jpy", "formatted"],
-                           "properties": {"jpy": {"$ref": "#/components/schemas/Decimal"}, "formatted": {"type": "string"}}},
+                           "properties": {"jpy": AMOUNT, "formatted": {"type": "string"}}},
             "complete": {"type": "boolean"},
             "missing_rates": {"type": "array", "items": {"type": "string"}},
             "stale": {"type": "boolean"},
             "rates_as_of": TIME,
             "show_in_header": {"type": "boolean"},
+            "hide_zero_balances": {"type": "boolean"},
+            "discreet": {"type": "boolean"},
             "locale": {"enum": ["ja", "en"]},
             "balances": {"type": "array", "items": {"$ref": "#/components/schemas/Balance"}},
         },
     },
     "Preferences": {
-        "type": "object", "required": ["show_in_header"], "additionalProperties": False,
-        "properties": {"show_in_header": {"type": "boolean"}},
+        "type": "object", "minProperties": 1, "additionalProperties": False,
+        "properties": {"show_in_header": {"type": "boolean"}, "hide_zero_balances": {"type": "boolean"},
+                       "discreet": {"type": "boolean"}},
+    },
+    "History": {
+        "type": "object", "required": ["range", "complete", "points"],
+        "properties": {
+            "range": {"enum": ["1d", "1w", "1m", "1y", "all"]},
+            "complete": {"type": "boolean"},
+            "points": {"type": "array", "items": {
+                "type": "object", "required": ["t", "jpy", "formatted", "index"],
+                "properties": {"t": {"type": "string", "format": "date-time"}, "jpy": AMOUNT,
+                               "formatted": {"type": "string"}, "index": {"type": ["string", "null"]}},
+            }},
+        },
+    },
+    "Activity": {
+        "type": "object", "required": ["page", "pages", "total", "locale", "hide_amounts", "entries"],
+        "properties": {
+            "page": {"type": "integer", "minimum": 1}, "pages": {"type": "integer", "minimum": 1},
+            "total": {"type": "integer", "minimum": 0}, "locale": {"enum": ["ja", "en"]},
+            "hide_amounts": {"type": "boolean"},
+            "entries": {"type": "array", "items": {
+                "type": "object",
+                "required": ["time", "currency", "available_change", "in_use_change", "reason_code", "reason", "formatted"],
+                "properties": {
+                    "time": {"type": "string", "format": "date-time"},
+                    "currency": {"type": "string"},
+                    "available_change": AMOUNT, "in_use_change": AMOUNT,
+                    "reason_code": {"type": ["string", "null"]}, "reason": {"type": "string"},
+                    "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+                },
+            }},
+        },
     },
     "ExchangeBalance": {
         "type": "object", "required": ["success", "jpy", "jpy_reserved"],
@@ -85,12 +128,31 @@ PATHS: dict = {
     },
     "/api/preferences": {
         "post": {
-            "summary": "Switch \"Show in header\"", "security": [{"session": []}],
+            "summary": "The wallet's switches: Show in header, Hide zero balances, Hide amounts", "security": [{"session": []}],
             "parameters": [{"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
                             "description": "The page's <meta name=\"csrf-token\">."}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Preferences"}}}},
-            "responses": {"200": _json("Saved", "Preferences"), "400": _error("Not exactly {\"show_in_header\": true|false}, or no CSRF token"),
+            "responses": {"200": _json("Saved", "Preferences"), "400": _error("Not one or more of the three switches as JSON booleans, or no CSRF token"),
                           "401": _error("Not signed in"), "413": _error("Body over 64 KB")},
+        },
+    },
+    "/api/history": {
+        "get": {
+            "summary": "The signed-in account's net assets over time", "security": [{"session": []}],
+            "parameters": [{"name": "range", "in": "query", "required": True,
+                            "schema": {"enum": ["1d", "1w", "1m", "1y", "all"]}}],
+            "responses": {"200": _json("Points oldest first; the last is now", "History"),
+                          "400": _error("Another range"), "401": _error("Not signed in")},
+        },
+    },
+    "/api/activity": {
+        "get": {
+            "summary": "The signed-in account's journal, newest first, 20 entries a page", "security": [{"session": []}],
+            "parameters": [{"name": "page", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}}],
+            "responses": {"200": _json("One page of entries", "Activity"),
+                          "400": _error("A page number that is not 1 to 1,000,000"),
+                          "401": _error("Not signed in"), "404": _error("A page past the last")},
         },
     },
     "/api/accounts/balance": {

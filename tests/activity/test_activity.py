@@ -39,7 +39,7 @@ def texts(html: str, css_class: str) -> list[str]:
 
 @pytest.mark.parametrize("language, reason, available, when", [
     ("en", "NEM compensation: ¥88.549 × 10,000 XEM", ["+885,490", "-10,000.000000", "+10,000.000000", "+500"], "Jan 20, 2018"),
-    ("ja", "NEM 補償：88.549 円 × 10,000 XEM", ["+885,490", "-10,000.000000", "+10,000.000000", "+500"], "2018/01/20 10:00:00 (日本標準時)"),
+    ("ja", "NEM 補償：88.549 円 × 10,000 XEM", ["+885,490", "-10,000.000000", "+10,000.000000", "+500"], "2018/01/20 10:00:00（日本標準時）"),
 ])
 def test_the_compensation_shows_on_the_holders_activity_in_both_languages(app, client, compensated, language, reason, available, when):
     client.set_cookie("lang", language)
@@ -62,7 +62,7 @@ def test_the_api_gives_the_same_with_exact_strings(app, client, compensated):
     assert first["reason"] == "NEM compensation: ¥88.549 × 10,000 XEM" and first["reason_code"] == "compensation"
     assert document["entries"][3]["reason"] == "Balance import" and document["entries"][3]["currency"] == "jpy"
     assert first["time"].endswith("+00:00") and "Japan Standard Time" in first["formatted"]["time"]
-    client.set_cookie("lang", "ja")
+    client.post("/language/", data={"lang": "ja"})  # signed in, the account's saved language wins over a cookie
     assert client.get("/api/activity").get_json()["entries"][0]["reason"] == "NEM 補償：88.549 円 × 10,000 XEM"
 
 

@@ -119,9 +119,9 @@ def test_the_form_refuses_anything_else(app, client, demo, values):
         assert db.session.execute(select(Account.discreet)).scalar_one() is False
 
 
-@pytest.mark.parametrize("payload", [{"discreet": "true"}, {"discreet": 1}, {"discreet": None}, {"discreet": True, "show_in_header": True},
+@pytest.mark.parametrize("payload", [{"discreet": "true"}, {"discreet": 1}, {"discreet": None}, {"discreet": True, "show_in_header": "yes"},
                                      {"Discreet": True}, {}, [True], "true", {"discreet": [True]}])
-def test_the_api_refuses_anything_but_one_boolean(app, signed_in, payload):
+def test_the_api_refuses_anything_but_booleans_of_the_switches(app, signed_in, payload):
     response = signed_in.post("/api/preferences", json=payload)
     assert response.status_code == 400 and response.is_json and response.get_json()["error"]
     with app.app_context():

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dashboard.accounts.store import create_account
-from dashboard.language.i18n import LANGUAGE_COOKIE
 from dashboard.extensions import db
+from dashboard.language.i18n import LANGUAGE_COOKIE
 from dashboard.ledger.changes import BalanceChange, record_changes
 from dashboard.ledger.journal import holdings_as_of
 from dashboard.ledger.rate_history import rates_as_of

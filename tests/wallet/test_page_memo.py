@@ -51,7 +51,7 @@ def test_each_browser_gets_its_own_working_token(app, demo):
     assert tokens[0] != tokens[1]
     for browser, token in zip(browsers, tokens, strict=True):
         page = browser.get("/").get_data(as_text=True)
-        assert page.count(csrf_token_in(page)) == 5  # meta, two switch forms, sign-out form, language form
+        assert page.count(csrf_token_in(page)) == 6  # meta, three switch forms, sign-out form, language form
         answer = browser.post("/preferences/header", data={"csrf_token": token, "show_in_header": "n", "next": "/"})
         assert answer.status_code == 302
     # Each browser's token is bound to its own session: swapped, they are refused.

@@ -165,7 +165,8 @@ def test_the_icons_licence_and_version_are_recorded(app):
     assert "cryptocurrency-icons 0.18.1" in (folder / "README.md").read_text()
 
 
-@pytest.mark.parametrize("lang, title", [("ja", "<title>ウォレット</title>"), ("en", "<title>Wallet · Wallet dashboard</title>")])
+# The wallet is the home page: titled by the site's name alone (ウォレット in Japanese), never doubled.
+@pytest.mark.parametrize("lang, title", [("ja", "<title>ウォレット</title>"), ("en", "<title>Wallet dashboard</title>")])
 def test_the_title_is_not_doubled(signed_in, lang, title):
     signed_in.set_cookie("lang", lang)
     html = signed_in.get("/").get_data(as_text=True)
@@ -185,5 +186,5 @@ def test_in_use_is_explained_in_the_columns_words(signed_in):
     assert '<p class="hint" id="in-use-explained">In Use: ' in html and 'aria-describedby="in-use-explained"' in html
     signed_in.set_cookie("lang", "ja")
     html = signed_in.get("/").get_data(as_text=True)
-    assert '<p class="hint" id="in-use-explained">利用中：' in html
+    assert '<p class="hint" id="in-use-explained">「利用中」は、' in html
     assert "使用中" not in html and "注文中" not in html and "純資産" not in html
