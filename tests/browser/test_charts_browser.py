@@ -1,7 +1,7 @@
 """The charts in a real Chromium: drawn with JavaScript off, named for assistive technology,
 range links that navigate, "Hide amounts" switched without JavaScript, and a phone's width.
-No axe-core helper is on this branch (issue 14 adds one), so names and roles are checked
-through the accessibility tree's own queries (get_by_role)."""
+Names and roles are checked through the accessibility tree's own queries (get_by_role); axe-core
+runs over the page with its charts in tests/browser/test_accessibility.py."""
 from __future__ import annotations
 
 import pytest
@@ -9,11 +9,6 @@ import pytest
 from dashboard.ledger.demo import seed_demo
 
 from .conftest import browser_sign_in, screenshot
-
-
-def close_wallet_drop_down(page):
-    # The wallet page opens the header's drop-down, which lies over the page on a wide screen.
-    page.locator("#wallet-dropdown > summary").click()
 
 
 @pytest.fixture
@@ -26,7 +21,6 @@ def story(app):
 def test_charts_show_and_are_named(live_server, story, new_page, javascript):
     page = new_page(java_script_enabled=javascript)
     browser_sign_in(page, live_server)
-    close_wallet_drop_down(page)
     allocation = page.get_by_role("img", name="Allocation")
     history = page.get_by_role("img", name="Net assets over time")
     assert allocation.is_visible() and history.is_visible()
@@ -41,14 +35,13 @@ def test_charts_show_and_are_named(live_server, story, new_page, javascript):
 def test_range_links_and_hide_amounts_without_javascript(live_server, story, new_page):
     page = new_page(java_script_enabled=False)
     browser_sign_in(page, live_server)
-    close_wallet_drop_down(page)
     page.get_by_role("link", name="1W").click()
     page.wait_for_url(f"{live_server}/?range=1w#history")
     assert page.get_by_role("link", name="1W").get_attribute("aria-current") == "page"
     net = page.locator(".net-assets-amount").inner_text()
     assert any(ch.isdigit() for ch in net)
     page.get_by_role("switch", name="Hide amounts").check()
-    page.locator("#discreet-form button[type=submit]").click()
+    page.locator('form[data-preference="discreet"] button[type=submit]').click()
     page.wait_for_url(f"{live_server}/")
     assert page.locator(".net-assets-amount").inner_text() == "¥ •••"
     assert page.get_by_role("img", name="Allocation").is_visible()

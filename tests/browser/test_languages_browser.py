@@ -101,7 +101,7 @@ def test_yes_gives_english_across_reloads_a_restart_and_sign_in(live_server, dem
     assert looks(page) == ("en", None)
     sign_in(page, live_server)
     assert looks(page) == ("en", None)
-    assert page.get_by_role("heading", name="Net Assets").is_visible()
+    assert page.get_by_role("heading", name="Net Assets", exact=True).is_visible()
     sign_out(page, live_server)
     assert looks(page) == ("en", None)
 
@@ -216,7 +216,7 @@ def test_the_prompt_sits_above_the_bar_and_is_first_on_the_keyboard(live_server,
     ja_figure = page.locator('[data-field="net_assets"]').inner_text()
     screenshot(page, "wallet-ja-with-prompt")
     prompt_box = page.locator(PROMPT).bounding_box()
-    for target in ("#header-net-assets", "#show-in-header"):
+    for target in (".site-header", "#show-in-header"):
         box = page.locator(target).bounding_box()
         assert prompt_box["y"] + prompt_box["height"] <= box["y"], target
     # The first Tab stops are the skip link and the prompt's first button.
