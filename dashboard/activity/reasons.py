@@ -25,7 +25,20 @@ def describe(code: str | None, params: dict | None, text: str, *, locale: str, d
         return _("Balance adjustment")
     if code == reasons.DEMO_SEED:
         return _("Demo activity")
+    if code == reasons.DEMO_ACTIVITY:
+        kind = DEMO_KINDS_SAID.get(params.get("kind"))
+        return kind() if kind else text
     return text
+
+
+# The demo year's steps (ledger.reasons.DEMO_KINDS), said in the page's language.
+DEMO_KINDS_SAID = {
+    "deposit": lambda: _("Demo: deposit"),
+    "trade": lambda: _("Demo: trade"),
+    "withdrawal requested": lambda: _("Demo: withdrawal in progress"),
+    "withdrawal": lambda: _("Demo: withdrawal"),
+    "orders placed": lambda: _("Demo: orders placed"),
+}
 
 
 def _compensation(params: dict, *, locale: str, decimals: dict[str, int], hide_amounts: bool) -> str:

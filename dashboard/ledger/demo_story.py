@@ -15,6 +15,7 @@ from dashboard.extensions import db
 from dashboard.ledger.changes import BalanceChange, record_changes
 from dashboard.ledger.rate_history import Tick, append_ticks
 from dashboard.ledger.rate_updates import store_rate
+from dashboard.ledger.reasons import demo_activity
 from dashboard.models import JournalEntry, Rate, RateHistory
 
 RATE_SOURCE = "demo"
@@ -52,7 +53,7 @@ def write_journal_story(account_id: int, now: datetime) -> int:
     for number, (days, reason, figures) in enumerate(STORY):
         changes = [BalanceChange(account_id, code, available, in_use, key=f"demo-story:{number}:{code}")
                    for code, (available, in_use) in figures.items()]
-        written += record_changes(changes, reason=f"demo: {reason}", source="seed-demo", at=now - timedelta(days=days)).changed
+        written += record_changes(changes, reason=demo_activity(reason), source="seed-demo", at=now - timedelta(days=days)).changed
     return written
 
 

@@ -11,8 +11,11 @@ from dashboard.core.formatting import plain
 BALANCE_IMPORT = "balance_import"
 ADJUSTMENT = "adjustment"
 DEMO_SEED = "demo_seed"
+DEMO_ACTIVITY = "demo_activity"
 COMPENSATION = "compensation"
-CODES = (BALANCE_IMPORT, ADJUSTMENT, DEMO_SEED, COMPENSATION)
+CODES = (BALANCE_IMPORT, ADJUSTMENT, DEMO_SEED, DEMO_ACTIVITY, COMPENSATION)
+# What happens in the demo account's year (ledger/demo_story.py), each said in the page's language.
+DEMO_KINDS = ("deposit", "trade", "withdrawal requested", "withdrawal", "orders placed")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ def adjustment() -> Reason:
 
 def demo_seed() -> Reason:
     return Reason("demo seed", DEMO_SEED)
+
+
+def demo_activity(kind: str) -> Reason:
+    """A step of the demo account's invented year: a deposit, a trade, a withdrawal …"""
+    if kind not in DEMO_KINDS:
+        raise ValueError(f"not a demo step: {kind!r}")
+    return Reason(f"demo: {kind}", DEMO_ACTIVITY, {"kind": kind})
 
 
 def compensation(currency: str, name: str, rate: Decimal, quantity: Decimal) -> Reason:

@@ -149,3 +149,30 @@ def test_an_empty_activity_says_so(app, client):
     client.set_cookie("lang", "en")
     assert "There is no activity yet." in client.get("/activity").get_data(as_text=True)
     assert client.get("/api/activity").get_json()["entries"] == []
+
+
+def test_the_demo_years_steps_are_coded_and_said_in_each_language(app, client):
+    from dashboard.ledger.demo import seed_demo
+
+    with app.app_context():
+        seed_demo(story=True)
+    client.set_cookie("lang", "en")
+    sign_in(client)
+    pages = client.get("/api/activity").get_json()["pages"]
+    entries = [entry for page in range(1, pages + 1)
+               for entry in client.get(f"/api/activity?page={page}").get_json()["entries"]]
+    story = [entry for entry in entries if entry["reason_code"] == "demo_activity"]
+    assert {entry["reason"] for entry in story} == {
+        "Demo: deposit", "Demo: trade", "Demo: withdrawal in progress", "Demo: withdrawal", "Demo: orders placed"}
+    client.post("/language/", data={"lang": "ja"})
+    japanese = {entry["reason"] for entry in client.get(f"/api/activity?page={pages}").get_json()["entries"]
+                if entry["reason_code"] == "demo_activity"}
+    assert japanese and japanese <= {"デモ：入金", "デモ：取引", "デモ：出金手続き中", "デモ：出金", "デモ：注文"}
+
+
+def test_a_demo_step_is_one_of_the_known_kinds():
+    from dashboard.ledger.reasons import demo_activity
+
+    assert demo_activity("trade").params == {"kind": "trade"}
+    with pytest.raises(ValueError):
+        demo_activity("gift")
