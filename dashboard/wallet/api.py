@@ -76,5 +76,6 @@ def history():
     figures = current_figures()
     document = figures.document
     result = net_asset_history(current_user.id, range_name, now_jpy=Decimal(document["net_assets"]["jpy"]),
-                               now_missing=tuple(document["missing_rates"]))
+                               now_missing=tuple(document["missing_rates"]),
+                               currencies=tuple(row["currency"] for row in document["balances"]))
     return jsonify(history_document(result, locale=select_locale(), zone=display_zone(), discreet=current_user.discreet))

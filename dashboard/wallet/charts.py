@@ -59,6 +59,7 @@ def _make_charts(figures: WalletFigures, range_name: str) -> dict:
     history = net_asset_history(
         current_user.id, range_name,
         now_jpy=Decimal(document["net_assets"]["jpy"]), now_missing=tuple(document["missing_rates"]),
+        currencies=tuple(row["currency"] for row in document["balances"]),
     )
     return {
         "range": range_name,

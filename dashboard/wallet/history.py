@@ -32,10 +32,10 @@ class History:
 
 
 def net_asset_history(account_id: int, range_name: str, *, now_jpy: Decimal, now_missing: tuple[str, ...],
-                      now: datetime | None = None) -> History:
+                      currencies: tuple[str, ...], now: datetime | None = None) -> History:
     """The account's net assets at each moment of the range's grid. now_jpy and now_missing are
     the wallet's figure now and the currencies it could not value (as /api/balance has them),
-    which the last point takes."""
+    which the last point takes; currencies are the enabled ones it lists (they key the memo)."""
     range_ = RANGES.get(range_name) if isinstance(range_name, str) else None
     if range_ is None:
         raise UnknownRange(range_name)
@@ -45,7 +45,7 @@ def net_asset_history(account_id: int, range_name: str, *, now_jpy: Decimal, now
     # The grid's last moment is now, valued as the wallet is; the others are period boundaries.
     boundaries = moments[:-1]
     first, last = moments[0], (boundaries[-1] if boundaries else now)
-    key = (range_.name, account_id, first, last, history_version(account_id))
+    key = (range_.name, account_id, first, last, currencies, history_version(account_id))
     with _LOCK:
         past = _PAST_POINTS.get(key)
     if past is None:
