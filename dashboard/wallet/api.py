@@ -14,16 +14,9 @@ from dashboard.errors import render_error
 from dashboard.language.i18n import display_zone, select_locale
 from dashboard.wallet.charts import unknown_range_message
 from dashboard.wallet.history import history_document, net_asset_history
-from dashboard.wallet.views import current_balance_etag, current_balance_json, current_figures
+from dashboard.wallet.views import SWITCHES, current_balance_etag, current_balance_json, current_figures
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-# The API's name of each switch, and the account's column that keeps it.
-SWITCHES = {
-    "show_in_header": "show_net_assets_in_header",
-    "hide_zero_balances": "hide_zero_balances",
-    "discreet": "discreet",
-}
 
 
 @bp.before_request

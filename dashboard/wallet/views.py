@@ -140,28 +140,39 @@ def _back() -> str:
     return language.safe_return_path(request.form.get("next"), default=url_for("wallet.index"))
 
 
+# The wallet's switches: the name the forms and /api/preferences give each, and the account's
+# column that keeps it.
+SWITCHES = {
+    "show_in_header": "show_net_assets_in_header",
+    "hide_zero_balances": "hide_zero_balances",
+    "discreet": "discreet",
+}
+
+
+def _save_switch(field: str, refusal: str, saved_on: str, saved_off: str):
+    """A switch's no-JavaScript form: read it, save it on the account, confirm and go back."""
+    on = _read_switch(field, refusal)
+    save_settings(current_user.id, **{SWITCHES[field]: on})
+    flash(saved_on if on else saved_off)
+    return redirect(_back())
+
+
 @bp.route("/preferences/header", methods=["POST"])
 @login_required
 def set_header_preference():
-    on = _read_switch("show_in_header", _("Show in header must be on or off."))
-    save_settings(current_user.id, show_net_assets_in_header=on)
-    flash(_("Saved: net assets are shown in the header.") if on else _("Saved: net assets are no longer shown in the header."))
-    return redirect(_back())
+    return _save_switch("show_in_header", _("Show in header must be on or off."),
+                        _("Saved: net assets are shown in the header."), _("Saved: net assets are no longer shown in the header."))
 
 
 @bp.route("/preferences/zero-balances", methods=["POST"])
 @login_required
 def set_zero_balances_preference():
-    on = _read_switch("hide_zero_balances", _("Hide zero balances must be on or off."))
-    save_settings(current_user.id, hide_zero_balances=on)
-    flash(_("Saved: currencies with a zero balance are hidden.") if on else _("Saved: every currency is shown."))
-    return redirect(_back())
+    return _save_switch("hide_zero_balances", _("Hide zero balances must be on or off."),
+                        _("Saved: currencies with a zero balance are hidden."), _("Saved: every currency is shown."))
 
 
 @bp.route("/preferences/discreet", methods=["POST"])
 @login_required
 def set_discreet_preference():
-    on = _read_switch("discreet", _("Hide amounts must be on or off."))
-    save_settings(current_user.id, discreet=on)
-    flash(_("Saved: amounts are hidden.") if on else _("Saved: amounts are shown."))
-    return redirect(_back())
+    return _save_switch("discreet", _("Hide amounts must be on or off."),
+                        _("Saved: amounts are hidden."), _("Saved: amounts are shown."))
