@@ -7,7 +7,7 @@ from flask import Flask
 
 from dashboard import config as config_module
 from dashboard import database  # noqa: F401  (registers the SQLite pragmas)
-from dashboard.extensions import READS_BIND, csrf, db, limiter, login, migrate
+from dashboard.extensions import READS_BIND, csrf, db, failure_counters, login, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -43,7 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    failure_counters.init_app(app)
     login.init_app(app)
 
     from dashboard import security

@@ -52,9 +52,6 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "dashboard"),
-        # Only the signed API's failure limit goes through Flask-Limiter; its headers tell a
-        # key's owner how many refusals are left. Sign-in has its own throttle and no headers.
-        "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per minute"),
         # Failed signed-API attempts (401/403) per client address and per access key.
         "API_FAILURE_LIMIT": env.get("API_FAILURE_LIMIT", "10 per minute"),

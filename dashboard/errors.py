@@ -59,12 +59,6 @@ def init_app(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         headers = {}
-        if error.code == 429:
-            # A limit with a message of its own (sign-in's) says it; a bare limit's description
-            # is its English rule ("10 per 1 minute"), so the generic message stands instead.
-            # Flask-Limiter adds Retry-After to every throttled response.
-            limit = getattr(error, "limit", None)
-            return render_error(429, error.description if limit is not None and limit.error_message else None)
         if error.code == 405:
             headers = {name: value for name, value in error.get_headers() if name.lower() == "allow"}
         # Messages we raised ourselves are already translated; Werkzeug's defaults are not.

@@ -1,11 +1,11 @@
 """Flask extensions, created unbound here and bound to an app in create_app."""
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -19,6 +19,34 @@ READS_BIND = "reads"
 migrate = Migrate()
 babel = Babel()
 login = LoginManager()
+# Flask-Login's "basic" protection only marks a session not fresh when the address or browser
+# changes, and nothing here asks for freshness; it cost a hash per request, and re-signed the
+# cookie on every request of a phone that changed networks. Sign-in sessions are protected on
+# the server instead: revocable, idle and absolute limits, listed on the Security page.
+login.session_protection = None
 csrf = CSRFProtect()
-# No default limits: only sign-in and the signed API are throttled, each with its own rule.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class FailureCounters:
+    """Counters of failed attempts (sign-in, the signed API) in a store every worker shares.
+
+    The `limits` library itself, not Flask-Limiter: only two places count anything, each with
+    its own rule, and Flask-Limiter's before- and after-request hooks ran on every request to
+    look for limits that no other page has (a tenth of a cached /api/balance, measured)."""
+
+    def init_app(self, app) -> None:
+        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+        app.extensions["failure_counters"] = FixedWindowRateLimiter(storage)
+
+    @staticmethod
+    def enabled(app) -> bool:
+        # The tests that are not about throttling turn it off.
+        return bool(app.config.get("RATELIMIT_ENABLED", True))
+
+    @staticmethod
+    def of(app) -> FixedWindowRateLimiter:
+        return app.extensions["failure_counters"]
+
+
+# Only sign-in and the signed API are throttled, each with its own rule.
+failure_counters = FailureCounters()

@@ -7,7 +7,7 @@
   refused is refused before anything is looked at or counted against the account.
 - Only failures count; a successful sign-in counts against nothing.
 
-The counters live in Flask-Limiter's store (Redis in production). If it cannot be reached, the
+The counters live in the `limits` library's store (Redis in production). If it cannot be reached, the
 store's error reaches errors.py, which answers 503: sign-in fails closed, never open.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from flask import current_app, request
 from limits import RateLimitItem, parse
 
 from dashboard.accounts.device_cookie import DeviceToken, token_for
-from dashboard.extensions import limiter
+from dashboard.extensions import failure_counters
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class Attempt:
         if not _enabled():
             return None
         for bucket in self.buckets:
-            if not limiter.limiter.test(_limit(), *_ids(bucket)):
-                stats = limiter.limiter.get_window_stats(_limit(), *_ids(bucket))
+            if not _counters().test(_limit(), *_ids(bucket)):
+                stats = _counters().get_window_stats(_limit(), *_ids(bucket))
                 return Refusal(max(1, math.ceil(stats.reset_time - time.time())))
         return None
 
@@ -48,7 +48,7 @@ class Attempt:
         if not _enabled():
             return
         for bucket in self.buckets:
-            limiter.limiter.hit(_limit(), *_ids(bucket))
+            _counters().hit(_limit(), *_ids(bucket))
 
 
 def attempt_for(email: str) -> Attempt:
@@ -62,9 +62,11 @@ def attempt_for(email: str) -> Attempt:
 
 
 def _enabled() -> bool:
-    # RATELIMIT_ENABLED is Flask-Limiter's switch; the tests that are not about throttling
-    # turn it off, and this throttle obeys it too.
-    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+    return failure_counters.enabled(current_app)
+
+
+def _counters():
+    return failure_counters.of(current_app)
 
 
 def _limit() -> RateLimitItem:

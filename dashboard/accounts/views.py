@@ -18,7 +18,7 @@ from dashboard.accounts import authenticator, device_cookie, passkeys, throttle
 from dashboard.accounts.forms import EmptyForm, LoginForm, SecondStepForm
 from dashboard.accounts.sessions import end_session, open_session
 from dashboard.core import language_choice as language
-from dashboard.extensions import db, limiter, login
+from dashboard.extensions import db, login
 from dashboard.models import Account, normalize_email
 from dashboard.read_path.signed_in import load_signed_in
 
@@ -32,17 +32,6 @@ PENDING_SECONDS = 300
 
 
 login.user_loader(load_signed_in)
-
-
-# Sign-in has its own throttle (throttle.py); only the signed exchange API carries
-# Flask-Limiter limits. The pages a signed-in browser reads most often are let through before
-# Flask-Limiter looks for limits that do not exist, which it otherwise does on every request.
-UNTHROTTLED_ENDPOINTS = frozenset({"wallet.index", "api.balance", "static"})
-
-
-@limiter.request_filter
-def _has_no_limits() -> bool:
-    return request.endpoint in UNTHROTTLED_ENDPOINTS
 
 
 @login.unauthorized_handler

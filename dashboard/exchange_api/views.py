@@ -2,12 +2,13 @@
 unchanged. Authenticated by signed headers, never by the browser's cookie (hence no CSRF)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify
 
-from dashboard.exchange_api.auth import refused, signed
+from dashboard.exchange_api import throttle
+from dashboard.exchange_api.auth import signed
 from dashboard.exchange_api.format import balance_fields
 from dashboard.exchange_api.key_store import READ_BALANCES
-from dashboard.extensions import csrf, limiter
+from dashboard.extensions import csrf
 from dashboard.language.i18n import answer_programs_in_their_language
 from dashboard.wallet.holdings import wallet_rows
 
@@ -16,19 +17,9 @@ csrf.exempt(bp)
 answer_programs_in_their_language(bp)
 
 
-def _failure_limit() -> str:
-    return current_app.config["API_FAILURE_LIMIT"]
-
-
-def _access_key_bucket() -> str:
-    # Per key as well as per address, so guessing from many addresses does not help either.
-    return "api-key:" + request.headers.get("ACCESS-KEY", "")[:64]
-
-
 # Failed attempts (401, 403) count; once over the limit every request is refused with 429
 # until the window passes, as with sign-in.
-limiter.limit(_failure_limit, deduct_when=refused)(bp)
-limiter.limit(_failure_limit, key_func=_access_key_bucket, deduct_when=refused)(bp)
+throttle.init_blueprint(bp)
 
 
 @bp.get("/accounts/balance")

@@ -50,6 +50,14 @@ class ReadCache:
     def wallet(self, account_id: int, read: Callable[[], T]) -> T:
         return self._through(self._wallets, account_id, read)
 
+    def still_holds(self, token_hash: str, session_row, account_id: int, wallet) -> bool:
+        """Whether the very session row and wallet rows a request used are still the ones held:
+        nothing changed them, nothing evicted them, and they have not expired."""
+        if self._poll is not None:
+            self._poll()
+        with self._lock:
+            return self._sessions.get(token_hash) is session_row and self._wallets.get(account_id) is wallet
+
     def _index_session(self, token_hash: str, row) -> None:
         # Called under the lock.
         if len(self._sessions_by_account) > 2 * self._max_sessions:
@@ -104,6 +112,9 @@ class NoCache:
 
     def wallet(self, account_id: int, read: Callable[[], T]) -> T:
         return read()
+
+    def still_holds(self, token_hash: str, session_row, account_id: int, wallet) -> bool:
+        return False
 
 
 def current() -> ReadCache | NoCache:

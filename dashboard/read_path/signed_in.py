@@ -86,6 +86,7 @@ def load_signed_in(token: str) -> SignedInAccount | None:
     )
     if row is None:
         return None
+    g.signed_in_row = row  # the read cache's own object: wallet/unchanged_refresh.py asks for it again
     *account, created_at, last_seen_at = row
     at = now()
     if session_ended(created_at, last_seen_at, at, current_app.config):

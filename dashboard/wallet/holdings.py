@@ -129,9 +129,22 @@ def _figures(rows, locale, zone, stale, now, max_age) -> WalletFigures:
 def wallet_figures(account_id: int, *, locale: str, zone: str, max_age: timedelta, now: datetime | None = None) -> WalletFigures:
     """The /api/balance document of an account (without its header preference), as the
     database has it now. Shared between requests: never modify what it holds."""
+    return figures_of(wallet_rows(account_id), locale=locale, zone=zone, max_age=max_age, now=now)
+
+
+def figures_of(rows: tuple[WalletRow, ...], *, locale: str, zone: str, max_age: timedelta,
+               now: datetime | None = None) -> WalletFigures:
+    """The figures made from these wallet rows (memoised as wallet_figures)."""
     now = now or datetime.now(UTC)
-    rows = wallet_rows(account_id)
     return _figures(rows, locale, zone, _stale_flags(rows, now - max_age), now, max_age)
+
+
+def figures_unchanged_until(rows: tuple[WalletRow, ...], *, now: datetime, max_age: timedelta) -> datetime:
+    """The moment the clock alone would change these rows' figures: the first rate to turn stale
+    (a rate that is stale already stays stale)."""
+    cutoff = now - max_age
+    return min((as_of + max_age for code, _d, _a, _u, rate, as_of in rows
+                if code != JPY and rate is not None and as_of is not None and as_of >= cutoff), default=datetime.max.replace(tzinfo=UTC))
 
 
 def wallet_document(account_id: int, **kwargs) -> dict:

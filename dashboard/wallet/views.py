@@ -14,7 +14,7 @@ from dashboard.core import language_choice as language
 from dashboard.language.i18n import display_zone, is_signed_in, prompt_language, select_locale
 from dashboard.wallet.charts import chart_key, wallet_charts
 from dashboard.wallet.forms import SwitchForm
-from dashboard.wallet.holdings import WalletFigures, wallet_figures
+from dashboard.wallet.holdings import WalletFigures, figures_of, wallet_rows
 from dashboard.wallet.page_memo import app_identity, render_wallet_page
 
 bp = Blueprint("wallet", __name__)
@@ -23,8 +23,10 @@ bp = Blueprint("wallet", __name__)
 def current_figures() -> WalletFigures:
     """The signed-in account's figures, found once per request for the page and header."""
     if "wallet_figures" not in g:
-        g.wallet_figures = wallet_figures(
-            current_user.id,
+        # The rows are kept for the request: an unchanged refresh is later recognised by them.
+        g.wallet_rows = wallet_rows(current_user.id)
+        g.wallet_figures = figures_of(
+            g.wallet_rows,
             locale=select_locale(),
             zone=display_zone(),
             max_age=current_app.config["RATE_MAX_AGE"],
@@ -92,8 +94,9 @@ def current_balance_etag() -> str:
 
 
 def _compact_json(document: dict) -> str:
-    # What jsonify sends outside debug mode.
-    return current_app.json.dumps(document, separators=(",", ":"))
+    # What jsonify sends outside debug mode, its final newline included: one string per
+    # memoised document, shared by every answer (and every remembered one) that sends it.
+    return current_app.json.dumps(document, separators=(",", ":")) + "\n"
 
 
 @bp.app_context_processor

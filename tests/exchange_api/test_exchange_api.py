@@ -308,6 +308,15 @@ def test_successful_requests_are_not_throttled(client, key):
         assert client.get("/api/accounts/balance", headers=key.headers()).status_code == 200
 
 
+@pytest.mark.parametrize("app_config", [THROTTLED])
+def test_no_answer_tells_a_guesser_how_many_tries_are_left(client, key):
+    answers = [client.get("/api/accounts/balance", headers=key.headers(secret="wrong")) for _ in range(4)]
+    answers.append(client.get("/api/accounts/balance", headers=key.headers(), environ_overrides={"REMOTE_ADDR": "192.0.2.77"}))
+    assert [answer.status_code for answer in answers] == [401, 401, 401, 429, 429]
+    for answer in answers:
+        assert not [name for name in answer.headers.keys() if name.lower().startswith("x-ratelimit")]
+
+
 # The real client, over HTTP.
 
 def coincheck(live_server: str, key: Key) -> ccxt.coincheck:

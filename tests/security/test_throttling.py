@@ -140,8 +140,12 @@ def test_two_processes_share_the_limit_through_redis(two_servers):
     assert first.post_login("demo@example.com", "demopass") == 429
 
 
-def test_the_unthrottled_endpoints_exist_and_sign_in_is_not_among_them(app):
-    from dashboard.accounts.views import UNTHROTTLED_ENDPOINTS
+def test_only_the_signed_api_has_throttling_hooks(app):
+    """Every other request passes without a look at the throttling store (sign-in counts inside
+    its own view): the failed-attempt hooks hang on the signed API's blueprint alone."""
+    from dashboard.exchange_api import throttle
 
-    assert UNTHROTTLED_ENDPOINTS <= set(app.view_functions)
-    assert not {"auth.login_page", "exchange_api.balance"} & UNTHROTTLED_ENDPOINTS
+    hooks = {scope: set(functions) for scope, functions in app.before_request_funcs.items()}
+    after = {scope: set(functions) for scope, functions in app.after_request_funcs.items()}
+    assert [scope for scope, functions in hooks.items() if throttle.refuse_when_over_the_limit in functions] == ["exchange_api"]
+    assert [scope for scope, functions in after.items() if throttle.count_failures in functions] == ["exchange_api"]

@@ -1,0 +1,56 @@
+"""Failed signed-API attempts (401, 403), counted per client address and per access key.
+
+Once either count is over API_FAILURE_LIMIT, every request from that address or with that key
+is refused with 429 until the window passes, good signatures included: guessing secrets from
+one address, or one key's secret from many addresses, gains nothing. Successful requests
+count against nothing, so a program that signs correctly is never slowed down.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app, request
+from limits import RateLimitItem, parse
+
+from dashboard.errors import render_error
+from dashboard.exchange_api.auth import refused
+from dashboard.extensions import failure_counters
+
+
+def _limit() -> RateLimitItem:
+    return parse(current_app.config["API_FAILURE_LIMIT"])
+
+
+def _buckets() -> tuple[tuple[str, ...], ...]:
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    return (
+        (prefix, "signed-api", "address:" + (request.remote_addr or "")),
+        (prefix, "signed-api", "api-key:" + request.headers.get("ACCESS-KEY", "")[:64]),
+    )
+
+
+def refuse_when_over_the_limit():
+    """Before the request: 429 with Retry-After when its address or its key is over the limit."""
+    if not failure_counters.enabled(current_app):
+        return None
+    counters, limit = failure_counters.of(current_app), _limit()
+    for bucket in _buckets():
+        if not counters.test(limit, *bucket):
+            reset = counters.get_window_stats(limit, *bucket).reset_time
+            return render_error(429, headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))})
+    return None
+
+
+def count_failures(response):
+    """After the request: a refusal of the signature or the address counts in both buckets."""
+    if refused(response) and failure_counters.enabled(current_app):
+        counters, limit = failure_counters.of(current_app), _limit()
+        for bucket in _buckets():
+            counters.hit(limit, *bucket)
+    return response
+
+
+def init_blueprint(blueprint) -> None:
+    blueprint.before_request(refuse_when_over_the_limit)
+    blueprint.after_request(count_failures)

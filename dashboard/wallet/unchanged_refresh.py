@@ -1,0 +1,125 @@
+"""The wallet's refresh when nothing changed, answered before the account is even loaded.
+
+Every open wallet page asks `/api/balance` again every REFRESH_SECONDS with the ETag it last
+received, and at an exchange's size most of those refreshes find nothing changed. The full
+answer (wallet/api.py) costs the account's sign-in, its language and its figures, each from the
+read cache; this one costs a dictionary lookup and two identity checks.
+
+A full answer remembers what it was made from: the sign-in session's row and the wallet's rows,
+the very objects the read cache holds, and the request's language inputs. A later GET by the
+same session with the same language inputs is answered here — 304 when it names that ETag, the
+same body when it names none — while
+
+- the read cache still holds those very objects: any change to the account, its sessions, its
+  balances, a rate or a currency evicts them (read_cache.py), in this process or another;
+- and no change driven by the clock alone is due: "last seen" to write again, the session's
+  idle or absolute end, a rate turning stale.
+
+Anything else (no entry, another ETag, a weak or listed If-None-Match) takes the full path,
+which decides exactly as before. With the read cache off nothing is ever remembered.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cachetools import LRUCache
+from flask import Flask, current_app, g, request, session
+
+from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
+from dashboard.models import LoginSession
+from dashboard.read_path import read_cache, signed_in
+from dashboard.wallet.holdings import figures_unchanged_until
+
+EXTENSION = "dashboard_unchanged_refresh"
+# Where Flask-Login keeps the user's id in the session: here, the sign-in session's token.
+SESSION_USER_KEY = "_user_id"
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What one full answer was made from."""
+
+    if_none_match: str   # the header that names its ETag, exactly as the page sends it
+    body: str
+    token_hash: str
+    session_row: object  # the read cache's objects, compared by identity
+    account_id: int
+    wallet_rows: object
+    valid_until: datetime
+
+
+class UnchangedRefreshes:
+    def __init__(self, max_entries: int):
+        self._answered: LRUCache = LRUCache(maxsize=max(1, max_entries))
+        self._lock = threading.Lock()
+
+    def remember(self, key: tuple, answered: Answered) -> None:
+        with self._lock:
+            self._answered[key] = answered
+
+    def recall(self, key: tuple) -> Answered | None:
+        with self._lock:
+            return self._answered.get(key)
+
+
+def _key(token: str) -> tuple:
+    # Everything besides the account that the language of the answer, hence its ETag, depends on
+    # (the account's own language choice is in its session row).
+    # Read from the WSGI environment as sent: building request.host_url cost a fifth of this path.
+    cookies, environ = request.cookies, request.environ
+    return (token, environ.get("HTTP_ACCEPT_LANGUAGE"), cookies.get(LANGUAGE_COOKIE), cookies.get(PROMPT_COOKIE),
+            environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"))
+
+
+def remember_answer(etag: str, body: str) -> None:
+    """Called by the full answer once it has made its body and ETag from this request's rows."""
+    refreshes = current_app.extensions.get(EXTENSION)
+    token = session.get(SESSION_USER_KEY)
+    session_row, rows = g.get("signed_in_row"), g.get("wallet_rows")
+    if refreshes is None or not token or session_row is None or rows is None:
+        return
+    *account, created_at, last_seen_at = session_row
+    config = current_app.config
+    now = signed_in.now()
+    valid_until = min(
+        last_seen_at + signed_in.TOUCH_INTERVAL,
+        last_seen_at + timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        created_at + timedelta(hours=config["SESSION_MAX_HOURS"]),
+        figures_unchanged_until(rows, now=now, max_age=config["RATE_MAX_AGE"]),
+    )
+    if valid_until > now:
+        refreshes.remember(_key(token), Answered(f'"{etag}"', body, LoginSession.hash_token(token), session_row,
+                                                 account[0], rows, valid_until))
+
+
+def answer_if_unchanged():
+    """A before-request hook of the browser API: the remembered answer, or None for the full path."""
+    if request.endpoint != "api.balance" or request.method != "GET":
+        return None
+    refreshes = current_app.extensions.get(EXTENSION)
+    token = session.get(SESSION_USER_KEY) if refreshes is not None else None
+    if not token:
+        return None
+    answered = refreshes.recall(_key(token))
+    # Only the two forms the page sends: the ETag exactly, or none (any other form: full path).
+    if_none_match = request.headers.get("If-None-Match")
+    if (answered is None or if_none_match not in (None, answered.if_none_match) or signed_in.now() >= answered.valid_until
+            or not read_cache.current().still_holds(answered.token_hash, answered.session_row, answered.account_id,
+                                                    answered.wallet_rows)):
+        return None
+    return not_modified(answered.if_none_match) if if_none_match else full_answer(answered.body, answered.if_none_match)
+
+
+def not_modified(quoted_etag: str):
+    return current_app.response_class(status=304, headers={"ETag": quoted_etag})
+
+
+def full_answer(body: str, quoted_etag: str):
+    return current_app.response_class(body, mimetype="application/json", headers={"ETag": quoted_etag})
+
+
+def init_app(app: Flask) -> None:
+    if app.config["READ_CACHE_SECONDS"] > 0:
+        app.extensions[EXTENSION] = UnchangedRefreshes(app.config["READ_CACHE_SESSIONS"])

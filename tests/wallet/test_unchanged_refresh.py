@@ -1,0 +1,169 @@
+"""An unchanged refresh is answered 304 before the account is loaded, and only while nothing it
+was made from can have changed: every change, and every moment the clock alone would change the
+answer, sends the refresh down the full path."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, text
+from tests_support import count_queries, wait_until
+
+from dashboard.read_path import signed_in as signed_in_module
+from dashboard.wallet import unchanged_refresh, views
+from dashboard.wallet.holdings import figures_unchanged_until
+
+
+@pytest.fixture
+def full_path_refused(monkeypatch):
+    """Makes the full answer fail loudly, so a 304 can only have come from the short path."""
+    def refuse():
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(views, "current_figures", refuse)
+
+
+@pytest.fixture
+def full_path_spy(monkeypatch):
+    """The If-None-Match of every request that reached the full answer."""
+    seen = []
+    real = unchanged_refresh.remember_answer
+
+    def spy(etag, body):
+        from flask import request
+
+        seen.append(request.headers.get("If-None-Match"))
+        return real(etag, body)
+
+    monkeypatch.setattr(unchanged_refresh, "remember_answer", spy)
+    return seen
+
+
+@pytest.fixture
+def warm(app, signed_in):
+    """A refresh that has had its full answer once while the read cache was storing: its ETag."""
+    feed = app.extensions.get("dashboard_change_feed")
+    signed_in.get("/api/balance")
+    if feed is not None:
+        wait_until(lambda: feed.listening, "the feed listening")
+    return signed_in.get("/api/balance").headers["ETag"]
+
+
+def refresh(client, etag):
+    return client.get("/api/balance", headers={"If-None-Match": etag})
+
+
+def test_an_unchanged_refresh_is_answered_before_the_account_is_loaded(app, signed_in, warm, full_path_refused):
+    with count_queries(app) as statements:
+        answer = refresh(signed_in, warm)
+    assert answer.status_code == 304 and answer.get_data() == b""
+    assert answer.headers["ETag"] == warm
+    # The same headers as the full path's 304: every security header, and never stored by a cache.
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in answer.headers
+    assert statements == []
+
+
+def test_a_repeated_request_without_a_validator_gets_the_same_full_answer(app, signed_in, warm, monkeypatch):
+    app.extensions[unchanged_refresh.EXTENSION]._answered.clear()  # noqa: SLF001 (forget: the next answer is a full one)
+    full = signed_in.get("/api/balance")
+    monkeypatch.setattr(views, "current_figures", None)  # the full path cannot run now
+    with count_queries(app) as statements:
+        remembered = signed_in.get("/api/balance")
+    assert remembered.status_code == 200 and statements == []
+    assert remembered.get_data() == full.get_data() and remembered.get_data().endswith(b"}\n")
+    assert sorted(remembered.headers.items()) == sorted(full.headers.items())
+
+
+@pytest.mark.parametrize(("sent", "status"), [("{}, \"other\"", 304), ("W/{}", 200), ("\"other\"", 200)])
+def test_another_validator_takes_the_full_path(signed_in, warm, full_path_spy, sent, status):
+    # The full path decides as before: a list naming the ETag matches, a weak or other one does not.
+    assert refresh(signed_in, sent.format(warm)).status_code == status
+    assert full_path_spy == [sent.format(warm)]
+
+
+def test_a_refresh_without_a_sign_in_is_never_answered_from_memory(app, signed_in, warm, client):
+    stranger = app.test_client()
+    assert refresh(stranger, warm).status_code == 401
+
+
+def test_a_balance_changed_by_another_process_is_seen(app, signed_in, warm, backend):
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE balances SET available = available + 1 WHERE currency_code = 'jpy' AND account_id = "
+                                    "(SELECT id FROM accounts WHERE email = 'demo@example.com')"))
+    finally:
+        engine.dispose()
+    # PostgreSQL tells the process through its feed (a moment later); SQLite is asked every time.
+    wait_until(lambda: refresh(signed_in, warm).status_code == 200, "the change seen")
+    assert refresh(signed_in, warm).headers["ETag"] != warm
+
+
+def test_a_switch_or_the_language_changes_the_answer(signed_in, warm):
+    assert signed_in.post("/api/preferences", json={"discreet": True}).status_code == 200
+    hidden = refresh(signed_in, warm)
+    assert hidden.status_code == 200 and hidden.get_json()["net_assets"]["jpy"] is None
+    assert signed_in.post("/api/preferences", json={"discreet": False}).status_code == 200
+    assert refresh(signed_in, warm).status_code == 304  # the same document as before: the same ETag
+    signed_in.set_cookie("lang", "ja")  # the tests' site language is English
+    japanese = refresh(signed_in, warm)
+    assert japanese.status_code == 200 and japanese.headers["ETag"] != warm
+
+
+def test_a_session_ended_elsewhere_is_refused(app, signed_in, warm):
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM login_sessions"))
+    finally:
+        engine.dispose()
+    wait_until(lambda: refresh(signed_in, warm).status_code == 401, "the sign-out seen")
+
+
+def test_last_seen_is_still_written_once_a_minute(app, signed_in, warm, monkeypatch):
+    later = datetime.now(UTC) + signed_in_module.TOUCH_INTERVAL + timedelta(seconds=1)
+    monkeypatch.setattr(signed_in_module, "now", lambda: later)
+    assert refresh(signed_in, warm).status_code == 304  # by the full path, which writes "last seen"
+    with app.app_context():
+        from dashboard.extensions import db
+
+        seen = db.session.execute(text("SELECT max(last_seen_at) FROM login_sessions")).scalar_one()
+    if isinstance(seen, str):  # SQLite hands back text
+        seen = datetime.fromisoformat(seen)
+    assert seen.replace(tzinfo=seen.tzinfo or UTC) >= later - timedelta(seconds=1)
+
+
+def test_an_idle_session_ends_even_for_a_remembered_refresh(app, signed_in, warm, monkeypatch):
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    monkeypatch.setattr(signed_in_module, "now", lambda: datetime.now(UTC) + idle)
+    assert refresh(signed_in, warm).status_code == 401
+
+
+def test_the_remembered_answer_expires_when_a_rate_turns_stale(app, signed_in, warm):
+    refreshes = app.extensions[unchanged_refresh.EXTENSION]
+    (answered,) = refreshes._answered.values()  # noqa: SLF001 (one browser, one entry)
+    stale_at = figures_unchanged_until(answered.wallet_rows, now=datetime.now(UTC), max_age=app.config["RATE_MAX_AGE"])
+    assert answered.valid_until <= stale_at
+
+
+def test_figures_unchanged_until_is_the_first_fresh_rate_to_turn_stale():
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    max_age = timedelta(minutes=15)
+    rows = (
+        ("jpy", 0, Decimal(1), Decimal(0), Decimal(1), now - timedelta(days=9)),        # JPY never turns stale
+        ("btc", 8, Decimal(1), Decimal(0), Decimal("1000"), now - timedelta(minutes=5)),
+        ("eth", 8, Decimal(1), Decimal(0), Decimal("10"), now - timedelta(minutes=20)),  # stale already: stays so
+        ("xem", 6, Decimal(1), Decimal(0), None, None),                                  # no rate: nothing to turn
+    )
+    assert figures_unchanged_until(rows, now=now, max_age=max_age) == now + timedelta(minutes=10)
+    assert figures_unchanged_until(rows[2:], now=now, max_age=max_age) == datetime.max.replace(tzinfo=UTC)
+
+
+def test_nothing_is_remembered_with_the_read_cache_off(database_urls, backend):
+    from conftest import make_app
+
+    app = make_app(database_urls(backend), READ_CACHE_SECONDS=0)
+    assert unchanged_refresh.EXTENSION not in app.extensions
