@@ -31,7 +31,7 @@ def sign_in(base_url: str, email: str, password: str) -> str:
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     opener.addheaders = [("User-Agent", USER_AGENT)]
-    with opener.open(f"{base_url}/login", timeout=10) as response:
+    with opener.open(f"{base_url}/login", timeout=30) as response:
         page = response.read().decode()
     form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": csrf_token(page)}).encode()
     try:

@@ -13,8 +13,10 @@ one visitor another's page.
 from __future__ import annotations
 
 import secrets
+import threading
 from types import SimpleNamespace
 
+from cachetools import TTLCache
 from flask import current_app, render_template, request, session
 from flask_wtf.csrf import generate_csrf
 
@@ -22,6 +24,8 @@ from dashboard.wallet.holdings import WalletFigures
 
 # Random per process, so no text a visitor can put on the page is ever taken for it.
 CSRF_HOLE = "csrf-hole-" + secrets.token_hex(16)
+# How long one browser's signed CSRF token is handed out again (see csrf_token).
+CSRF_REUSE_SECONDS = 60
 
 
 class UnkeyedInput(RuntimeError):
@@ -78,4 +82,30 @@ def render_wallet_page(
         get_flashed_messages=lambda *args, **kwargs: [],
     ))
     # generate_csrf's token is URL-safe base64 and dots: nothing to escape in HTML.
-    return shell.replace(CSRF_HOLE, generate_csrf())
+    return shell.replace(CSRF_HOLE, csrf_token())
+
+
+def csrf_token() -> str:
+    """This browser's CSRF token for the page's forms.
+
+    Flask-WTF signs the browser's secret afresh for every page (HMAC, a timestamp, base64: a
+    seventh of a memoised page), and accepts a signed token for WTF_CSRF_TIME_LIMIT (an hour).
+    A token signed a minute ago is as good as a new one, so each browser's is handed out again
+    for up to CSRF_REUSE_SECONDS. Keyed by the browser's secret: no browser gets another's."""
+    config = current_app.config
+    secret = session.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    if not secret or (limit is not None and limit < 10 * CSRF_REUSE_SECONDS):
+        return generate_csrf()
+    memo = current_app.extensions.get("dashboard_csrf_tokens")
+    if memo is None:
+        memo = current_app.extensions.setdefault(
+            "dashboard_csrf_tokens", (TTLCache(maxsize=config["READ_CACHE_COOKIES"] or 1, ttl=CSRF_REUSE_SECONDS), threading.Lock()))
+    tokens, lock = memo
+    with lock:
+        token = tokens.get(secret)
+    if token is None:
+        token = generate_csrf()
+        with lock:
+            tokens[secret] = token
+    return token

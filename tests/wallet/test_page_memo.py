@@ -102,3 +102,26 @@ def test_a_template_that_reads_an_unkeyed_input_fails(app, client, demo, source)
         app.preprocess_request()
         with pytest.raises(page_memo.UnkeyedInput):
             memo_render("probe.html")
+
+
+def test_a_browser_gets_its_signed_token_again_within_the_minute_and_it_works(app, demo):
+    browser = app.test_client()
+    sign_in_with_csrf(browser)
+    first = csrf_token_in(browser.get("/").get_data(as_text=True))
+    again = csrf_token_in(browser.get("/").get_data(as_text=True))
+    assert again == first  # not signed afresh
+    answer = browser.post("/preferences/header", data={"csrf_token": again, "show_in_header": "n", "next": "/"})
+    assert answer.status_code == 302
+    # A new sign-in is a new session with a new secret: the old token is not handed out again.
+    browser.post("/logout", data={"csrf_token": again})
+    sign_in_with_csrf(browser)
+    assert csrf_token_in(browser.get("/").get_data(as_text=True)) != first
+
+
+def test_tokens_are_signed_afresh_when_they_expire_quickly(app, demo):
+    app.config["WTF_CSRF_TIME_LIMIT"] = 5 * page_memo.CSRF_REUSE_SECONDS  # too short to hand one out again
+    browser = app.test_client()
+    sign_in_with_csrf(browser)
+    page = browser.get("/").get_data(as_text=True)
+    assert browser.post("/preferences/header", data={"csrf_token": csrf_token_in(page), "show_in_header": "n"}).status_code == 302
+    assert "dashboard_csrf_tokens" not in app.extensions  # nothing kept to hand out again
