@@ -46,6 +46,24 @@ class MemoisedCookieSessionInterface(SecureCookieSessionInterface):
         return self.session_class(_fresh_copy(contents))
 
 
+    def save_session(self, app, session, response):
+        # A session this request did not change sends no cookie; Flask's own method still reads
+        # seven cookie settings to find that out. Only its Vary header is left to add.
+        if not session.modified and not self.should_set_cookie(app, session):
+            if session.accessed:
+                _vary_on_cookie(response)
+            return
+        super().save_session(app, session, response)
+
+
+def _vary_on_cookie(response) -> None:
+    # As response.vary.add("Cookie"), without parsing a header that is usually not there yet.
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
+
+
 def _fresh_copy(contents: dict) -> dict:
     # A request may change its session in place; the remembered contents must not change with it.
     return {key: _copy(value) for key, value in contents.items()}

@@ -19,8 +19,6 @@ from dashboard.wallet.views import SWITCHES, current_balance_etag, current_balan
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.record_once(lambda state: unchanged_refresh.init_app(state.app))
-# First: an unchanged refresh is answered before the account is loaded.
-bp.before_request(unchanged_refresh.answer_if_unchanged)
 
 
 @bp.before_request

@@ -48,6 +48,12 @@ def chart_key(now: datetime | None = None) -> tuple:
     return (name, boundary, current_user.id, current_user.discreet)
 
 
+def chart_changes_at(key: tuple) -> datetime:
+    """When the charts of this key are redrawn: the history's next period boundary."""
+    name, boundary = key[0], key[1]
+    return boundary + RANGES[name].spacing
+
+
 def wallet_charts(figures: WalletFigures) -> dict:
     key = ("charts", app_identity(), *chart_key())
     return figures.derived(key, lambda: _make_charts(figures, requested_range()))

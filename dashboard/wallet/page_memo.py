@@ -61,18 +61,24 @@ def app_identity() -> object:
     return current_app.extensions.setdefault("dashboard_memo_identity", object())
 
 
-def render_wallet_page(
+def render_wallet_page(template: str, figures: WalletFigures, **inputs) -> str:
+    shell = wallet_page_shell(template, figures, **inputs)
+    return render_template(template) if shell is None else with_csrf_token(shell)
+
+
+def wallet_page_shell(
     template: str, figures: WalletFigures, *, locale: str, prompt: str | None, show_in_header: bool,
     hide_zero_balances: bool, discreet: bool = False, charts: tuple = (),
-) -> str:
+) -> str | None:
+    """The memoised page with a hole for the CSRF token, or None when it must be rendered afresh."""
     # A query string (any number of variants) or a flashed message (once only): render afresh.
     if request.query_string or session.get("_flashes"):
-        return render_template(template)
+        return None
     key = (
         "page", template, app_identity(), request.script_root, request.path, request.endpoint,
         locale, prompt, show_in_header, hide_zero_balances, discreet, charts, current_app.config["REFRESH_SECONDS"],
     )
-    shell = figures.derived(key, lambda: render_template(
+    return figures.derived(key, lambda: render_template(
         template,
         csrf_token=lambda: CSRF_HOLE,
         request=SimpleNamespace(endpoint=request.endpoint, path=request.path),
@@ -81,6 +87,9 @@ def render_wallet_page(
         current_user=_Unkeyed("current_user"),
         get_flashed_messages=lambda *args, **kwargs: [],
     ))
+
+
+def with_csrf_token(shell: str) -> str:
     # generate_csrf's token is URL-safe base64 and dots: nothing to escape in HTML.
     return shell.replace(CSRF_HOLE, csrf_token())
 

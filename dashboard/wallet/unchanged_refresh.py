@@ -1,28 +1,31 @@
-"""The wallet's refresh when nothing changed, answered before the account is even loaded.
+"""The wallet's answers when nothing changed, given before the account is even loaded.
 
 Every open wallet page asks `/api/balance` again every REFRESH_SECONDS with the ETag it last
-received, and at an exchange's size most of those refreshes find nothing changed. The full
-answer (wallet/api.py) costs the account's sign-in, its language and its figures, each from the
-read cache; this one costs a dictionary lookup and two identity checks.
+received, and reloads of the page itself are the next most common request; at an exchange's
+size most of them find nothing changed. The full answer (wallet/api.py, wallet/views.py) costs
+the account's sign-in, its language and its figures, each from the read cache; this one costs a
+dictionary lookup and two identity checks.
 
 A full answer remembers what it was made from: the sign-in session's row and the wallet's rows,
-the very objects the read cache holds, and the request's language inputs. A later GET by the
-same session with the same language inputs is answered here — 304 when it names that ETag, the
-same body when it names none — while
+the very objects the read cache holds, and the request's language inputs. A later GET of the
+same address by the same session with the same language inputs is answered here — for
+`/api/balance`, 304 when it names that ETag and the same body when it names none; for the page,
+the same memoised page with this browser's CSRF token (page_memo.py) — while
 
 - the read cache still holds those very objects: any change to the account, its sessions, its
   balances, a rate or a currency evicts them (read_cache.py), in this process or another;
 - and no change driven by the clock alone is due: "last seen" to write again, the session's
-  idle or absolute end, a rate turning stale.
+  idle or absolute end, a rate turning stale, the history chart's next period.
 
-Anything else (no entry, another ETag, a weak or listed If-None-Match) takes the full path,
-which decides exactly as before. With the read cache off nothing is ever remembered.
+Anything else (no entry, another ETag, a weak or listed If-None-Match, a query string or a
+flashed message on the page) takes the full path, which decides exactly as before. With the
+read cache off nothing is ever remembered.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cachetools import LRUCache
 from flask import Flask, current_app, g, request, session
@@ -31,18 +34,21 @@ from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
 from dashboard.models import LoginSession
 from dashboard.read_path import read_cache, signed_in
 from dashboard.wallet.holdings import figures_unchanged_until
+from dashboard.wallet.page_memo import with_csrf_token
 
 EXTENSION = "dashboard_unchanged_refresh"
 # Where Flask-Login keeps the user's id in the session: here, the sign-in session's token.
 SESSION_USER_KEY = "_user_id"
+BALANCE, PAGE = "api.balance", "wallet.index"
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class Answered:
     """What one full answer was made from."""
 
-    if_none_match: str   # the header that names its ETag, exactly as the page sends it
-    body: str
+    if_none_match: str | None  # /api/balance: the header naming its ETag, exactly as the page sends it
+    body: str                  # /api/balance: its JSON; the page: its memoised shell
     token_hash: str
     session_row: object  # the read cache's objects, compared by identity
     account_id: int
@@ -64,17 +70,26 @@ class UnchangedRefreshes:
             return self._answered.get(key)
 
 
-def _key(token: str) -> tuple:
+def _key(endpoint: str, token: str) -> tuple:
     # Everything besides the account that the language of the answer, hence its ETag, depends on
     # (the account's own language choice is in its session row).
     # Read from the WSGI environment as sent: building request.host_url cost a fifth of this path.
     cookies, environ = request.cookies, request.environ
-    return (token, environ.get("HTTP_ACCEPT_LANGUAGE"), cookies.get(LANGUAGE_COOKIE), cookies.get(PROMPT_COOKIE),
+    return (endpoint, token, environ.get("HTTP_ACCEPT_LANGUAGE"), cookies.get(LANGUAGE_COOKIE), cookies.get(PROMPT_COOKIE),
             environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"))
 
 
 def remember_answer(etag: str, body: str) -> None:
-    """Called by the full answer once it has made its body and ETag from this request's rows."""
+    """Called by /api/balance once it has made its body and ETag from this request's rows."""
+    _remember(BALANCE, f'"{etag}"', body, FAR_FUTURE)
+
+
+def remember_page(shell: str, *, changes_at: datetime) -> None:
+    """Called by the page once it has its memoised shell; changes_at: when its charts move on."""
+    _remember(PAGE, None, shell, changes_at)
+
+
+def _remember(endpoint: str, if_none_match: str | None, body: str, changes_at: datetime) -> None:
     refreshes = current_app.extensions.get(EXTENSION)
     token = session.get(SESSION_USER_KEY)
     session_row, rows = g.get("signed_in_row"), g.get("wallet_rows")
@@ -88,27 +103,31 @@ def remember_answer(etag: str, body: str) -> None:
         last_seen_at + timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
         created_at + timedelta(hours=config["SESSION_MAX_HOURS"]),
         figures_unchanged_until(rows, now=now, max_age=config["RATE_MAX_AGE"]),
+        changes_at,
     )
     if valid_until > now:
-        refreshes.remember(_key(token), Answered(f'"{etag}"', body, LoginSession.hash_token(token), session_row,
-                                                 account[0], rows, valid_until))
+        refreshes.remember(_key(endpoint, token), Answered(if_none_match, body, LoginSession.hash_token(token), session_row,
+                                                           account[0], rows, valid_until))
 
 
 def answer_if_unchanged():
-    """A before-request hook of the browser API: the remembered answer, or None for the full path."""
-    if request.endpoint != "api.balance" or request.method != "GET":
+    """The app's first before-request hook: the remembered answer, or None for the full path."""
+    endpoint = request.endpoint
+    if endpoint not in (BALANCE, PAGE) or request.method != "GET":
         return None
     refreshes = current_app.extensions.get(EXTENSION)
     token = session.get(SESSION_USER_KEY) if refreshes is not None else None
-    if not token:
+    if not token or (endpoint == PAGE and (request.query_string or "_flashes" in session)):
         return None
-    answered = refreshes.recall(_key(token))
+    answered = refreshes.recall(_key(endpoint, token))
     # Only the two forms the page sends: the ETag exactly, or none (any other form: full path).
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = request.headers.get("If-None-Match") if endpoint == BALANCE else None
     if (answered is None or if_none_match not in (None, answered.if_none_match) or signed_in.now() >= answered.valid_until
             or not read_cache.current().still_holds(answered.token_hash, answered.session_row, answered.account_id,
                                                     answered.wallet_rows)):
         return None
+    if endpoint == PAGE:
+        return current_app.response_class(with_csrf_token(answered.body))
     return not_modified(answered.if_none_match) if if_none_match else full_answer(answered.body, answered.if_none_match)
 
 
@@ -123,3 +142,6 @@ def full_answer(body: str, quoted_etag: str):
 def init_app(app: Flask) -> None:
     if app.config["READ_CACHE_SECONDS"] > 0:
         app.extensions[EXTENSION] = UnchangedRefreshes(app.config["READ_CACHE_SESSIONS"])
+        # Ahead of every other hook (Flask-WTF's CSRF check included, which a GET passes anyway):
+        # an answer given here needs nothing they do.
+        app.before_request_funcs.setdefault(None, []).insert(0, answer_if_unchanged)

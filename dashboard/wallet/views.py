@@ -12,10 +12,11 @@ from markupsafe import Markup
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
 from dashboard.language.i18n import display_zone, is_signed_in, prompt_language, select_locale
-from dashboard.wallet.charts import chart_key, wallet_charts
+from dashboard.wallet import unchanged_refresh
+from dashboard.wallet.charts import chart_changes_at, chart_key, wallet_charts
 from dashboard.wallet.forms import SwitchForm
 from dashboard.wallet.holdings import WalletFigures, figures_of, wallet_rows
-from dashboard.wallet.page_memo import app_identity, render_wallet_page
+from dashboard.wallet.page_memo import app_identity, wallet_page_shell, with_csrf_token
 
 bp = Blueprint("wallet", __name__)
 
@@ -116,7 +117,8 @@ def wallet_context():
 @bp.route("/")
 @login_required
 def index():
-    return render_wallet_page(
+    charts = chart_key()
+    shell = wallet_page_shell(
         "wallet/index.html",
         current_figures(),
         locale=select_locale(),
@@ -124,8 +126,12 @@ def index():
         show_in_header=current_user.show_net_assets_in_header,
         hide_zero_balances=current_user.hide_zero_balances,
         discreet=current_user.discreet,
-        charts=chart_key(),
+        charts=charts,
     )
+    if shell is None:
+        return render_template("wallet/index.html")
+    unchanged_refresh.remember_page(shell, changes_at=chart_changes_at(charts))
+    return with_csrf_token(shell)
 
 
 def _read_switch(field: str, refusal: str) -> bool:

@@ -78,3 +78,13 @@ def test_changing_a_session_in_place_does_not_change_what_is_remembered(small_ap
 def test_the_app_uses_it_with_its_configured_size(app):
     assert isinstance(app.session_interface, MemoisedCookieSessionInterface)
     assert app.session_interface._verified.maxsize == app.config["READ_CACHE_COOKIES"]
+
+
+def test_an_unchanged_session_sends_no_cookie_but_varies_on_it(signed_in):
+    answer = signed_in.get("/api/balance")
+    assert "Set-Cookie" not in answer.headers
+    assert answer.headers["Vary"] == "Cookie"
+    # A changed session is sent again (signing out empties it: the cookie is deleted).
+    out = signed_in.post("/logout")
+    assert "session=" in out.headers.get("Set-Cookie", "")
+    assert "Cookie" in out.headers["Vary"]

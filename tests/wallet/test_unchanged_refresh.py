@@ -167,3 +167,66 @@ def test_nothing_is_remembered_with_the_read_cache_off(database_urls, backend):
 
     app = make_app(database_urls(backend), READ_CACHE_SECONDS=0)
     assert unchanged_refresh.EXTENSION not in app.extensions
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def warm_page(app, signed_in):
+    """The page's full answer once while the read cache was storing: its HTML."""
+    feed = app.extensions.get("dashboard_change_feed")
+    signed_in.get("/")
+    if feed is not None:
+        wait_until(lambda: feed.listening, "the feed listening")
+    return signed_in.get("/").get_data(as_text=True)
+
+
+def test_a_reloaded_page_is_answered_before_the_account_is_loaded(app, signed_in, warm_page, full_path_refused):
+    with count_queries(app) as statements:
+        again = signed_in.get("/")
+    assert again.status_code == 200 and statements == []
+    assert again.get_data(as_text=True) == warm_page  # the same page, the same (still fresh) CSRF token
+    assert again.mimetype == "text/html" and again.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/?range=1y", "/?range=bogus"])
+def test_a_page_with_a_query_string_is_rendered_by_the_full_path(signed_in, warm_page, path):
+    answer = signed_in.get(path)
+    assert answer.status_code == (200 if path.endswith("1y") else 400)
+
+
+def test_a_flashed_message_is_shown_by_the_full_path(signed_in, warm_page):
+    with signed_in.session_transaction() as browser_session:
+        browser_session["_flashes"] = [("message", "A message for this visit")]
+    assert "A message for this visit" in signed_in.get("/").get_data(as_text=True)
+    assert "A message for this visit" not in signed_in.get("/").get_data(as_text=True)
+
+
+def test_a_remembered_page_expires_when_its_chart_moves_on(app, signed_in, monkeypatch):
+    soon = datetime.now(UTC) + timedelta(seconds=5)
+    monkeypatch.setattr(views, "chart_changes_at", lambda key: soon)
+    rendered = []
+    real_shell = views.wallet_page_shell
+    monkeypatch.setattr(views, "wallet_page_shell", lambda *args, **kwargs: rendered.append(1) or real_shell(*args, **kwargs))
+    feed = app.extensions.get("dashboard_change_feed")
+    signed_in.get("/")
+    if feed is not None:
+        wait_until(lambda: feed.listening, "the feed listening")
+    signed_in.get("/")  # read while the cache stores: remembered
+    rendered.clear()
+    signed_in.get("/")
+    assert rendered == []  # from memory
+    (page,) = [answered for key, answered in app.extensions[unchanged_refresh.EXTENSION]._answered.items()  # noqa: SLF001
+               if key[0] == unchanged_refresh.PAGE]
+    assert page.valid_until == soon
+    monkeypatch.setattr(signed_in_module, "now", lambda: soon)
+    assert signed_in.get("/").status_code == 200
+    assert rendered == [1]  # the chart's next period: drawn by the full path
+
+
+def test_chart_changes_at_is_the_next_period_boundary():
+    from dashboard.wallet.charts import chart_changes_at
+
+    boundary = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert chart_changes_at(("1d", boundary, 1, False)) == boundary + timedelta(minutes=15)
+    assert chart_changes_at(("1y", boundary, 1, False)) == boundary + timedelta(days=1)
