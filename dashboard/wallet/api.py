@@ -15,7 +15,13 @@ from dashboard.language.i18n import display_zone, select_locale
 from dashboard.wallet import unchanged_refresh
 from dashboard.wallet.charts import unknown_range_message
 from dashboard.wallet.history import history_document, net_asset_history
-from dashboard.wallet.views import SWITCHES, current_balance_etag, current_balance_json, current_figures
+from dashboard.wallet.views import (
+    SWITCHES,
+    current_balance_etag,
+    current_balance_json,
+    current_balance_json_key,
+    current_figures,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.record_once(lambda state: unchanged_refresh.init_app(state.app))
@@ -37,7 +43,7 @@ def balance():
     etag = current_balance_etag()
     # The same body jsonify would give, made once per memoised document rather than per request.
     body = current_balance_json()
-    unchanged_refresh.remember_answer(etag, body)
+    unchanged_refresh.remember_answer(etag, current_figures(), current_balance_json_key())
     if etag in request.if_none_match:
         return unchanged_refresh.not_modified(f'"{etag}"')
     return unchanged_refresh.full_answer(body, f'"{etag}"')

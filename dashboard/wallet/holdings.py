@@ -95,6 +95,10 @@ class WalletFigures:
             value = self._derived[key] = make()
         return value
 
+    def kept(self, key):
+        """What derived() made under key, while it is still kept (else None)."""
+        return self._derived.get(key)
+
     def shown(self, discreet: bool) -> dict:
         """The document as the account may see it: without any amount in discreet mode."""
         return self.derived(("shown", discreet), lambda: conceal_amounts(self.document) if discreet else self.document)
@@ -107,9 +111,13 @@ class WalletFigures:
                      "hide_zero_balances": hide_zero_balances, "discreet": discreet},
         )
 
+    @staticmethod
+    def json_key(show_in_header: bool, hide_zero_balances: bool, discreet: bool = False) -> tuple:
+        return ("json", show_in_header, hide_zero_balances, discreet)
+
     def json(self, show_in_header: bool, hide_zero_balances: bool, dumps: Callable[[dict], str], discreet: bool = False) -> str:
         return self.derived(
-            ("json", show_in_header, hide_zero_balances, discreet),
+            self.json_key(show_in_header, hide_zero_balances, discreet),
             lambda: dumps(self.with_preferences(show_in_header, hide_zero_balances, discreet)),
         )
 

@@ -62,22 +62,26 @@ def app_identity() -> object:
 
 
 def render_wallet_page(template: str, figures: WalletFigures, **inputs) -> str:
-    shell = wallet_page_shell(template, figures, **inputs)
-    return render_template(template) if shell is None else with_csrf_token(shell)
+    key = page_key(template, **inputs)
+    return render_template(template) if key is None else with_csrf_token(wallet_page_shell(template, figures, key))
 
 
-def wallet_page_shell(
-    template: str, figures: WalletFigures, *, locale: str, prompt: str | None, show_in_header: bool,
+def page_key(
+    template: str, *, locale: str, prompt: str | None, show_in_header: bool,
     hide_zero_balances: bool, discreet: bool = False, charts: tuple = (),
-) -> str | None:
-    """The memoised page with a hole for the CSRF token, or None when it must be rendered afresh."""
+) -> tuple | None:
+    """Everything the page is made from besides its figures, or None when it must be rendered afresh."""
     # A query string (any number of variants) or a flashed message (once only): render afresh.
     if request.query_string or session.get("_flashes"):
         return None
-    key = (
+    return (
         "page", template, app_identity(), request.script_root, request.path, request.endpoint,
         locale, prompt, show_in_header, hide_zero_balances, discreet, charts, current_app.config["REFRESH_SECONDS"],
     )
+
+
+def wallet_page_shell(template: str, figures: WalletFigures, key: tuple) -> str:
+    """The memoised page with a hole for the CSRF token."""
     return figures.derived(key, lambda: render_template(
         template,
         csrf_token=lambda: CSRF_HOLE,

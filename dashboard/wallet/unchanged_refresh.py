@@ -24,6 +24,7 @@ read cache off nothing is ever remembered.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -33,7 +34,7 @@ from flask import Flask, current_app, g, request, session
 from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
 from dashboard.models import LoginSession
 from dashboard.read_path import read_cache, signed_in
-from dashboard.wallet.holdings import figures_unchanged_until
+from dashboard.wallet.holdings import WalletFigures, figures_unchanged_until
 from dashboard.wallet.page_memo import with_csrf_token
 
 EXTENSION = "dashboard_unchanged_refresh"
@@ -48,7 +49,10 @@ class Answered:
     """What one full answer was made from."""
 
     if_none_match: str | None  # /api/balance: the header naming its ETag, exactly as the page sends it
-    body: str                  # /api/balance: its JSON; the page: its memoised shell
+    # The body (/api/balance's JSON, the page's shell) where the figures keep it, held weakly:
+    # remembering an answer keeps no body alive longer than the figures' own memo does.
+    figures: weakref.ref
+    body_key: tuple
     token_hash: str
     session_row: object  # the read cache's objects, compared by identity
     account_id: int
@@ -79,17 +83,18 @@ def _key(endpoint: str, token: str) -> tuple:
             environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"))
 
 
-def remember_answer(etag: str, body: str) -> None:
-    """Called by /api/balance once it has made its body and ETag from this request's rows."""
-    _remember(BALANCE, f'"{etag}"', body, FAR_FUTURE)
+def remember_answer(etag: str, figures: WalletFigures, body_key: tuple) -> None:
+    """Called by /api/balance once it has made its body (kept by figures under body_key) and ETag."""
+    _remember(BALANCE, f'"{etag}"', figures, body_key, FAR_FUTURE)
 
 
-def remember_page(shell: str, *, changes_at: datetime) -> None:
-    """Called by the page once it has its memoised shell; changes_at: when its charts move on."""
-    _remember(PAGE, None, shell, changes_at)
+def remember_page(figures: WalletFigures, page_key: tuple, *, changes_at: datetime) -> None:
+    """Called by the page once figures keep its shell under page_key; changes_at: when its charts move on."""
+    _remember(PAGE, None, figures, page_key, changes_at)
 
 
-def _remember(endpoint: str, if_none_match: str | None, body: str, changes_at: datetime) -> None:
+def _remember(endpoint: str, if_none_match: str | None, figures: WalletFigures, body_key: tuple,
+              changes_at: datetime) -> None:
     refreshes = current_app.extensions.get(EXTENSION)
     token = session.get(SESSION_USER_KEY)
     session_row, rows = g.get("signed_in_row"), g.get("wallet_rows")
@@ -106,8 +111,9 @@ def _remember(endpoint: str, if_none_match: str | None, body: str, changes_at: d
         changes_at,
     )
     if valid_until > now:
-        refreshes.remember(_key(endpoint, token), Answered(if_none_match, body, LoginSession.hash_token(token), session_row,
-                                                           account[0], rows, valid_until))
+        refreshes.remember(_key(endpoint, token), Answered(if_none_match, weakref.ref(figures), body_key,
+                                                           LoginSession.hash_token(token), session_row, account[0], rows,
+                                                           valid_until))
 
 
 def answer_if_unchanged():
@@ -126,9 +132,13 @@ def answer_if_unchanged():
             or not read_cache.current().still_holds(answered.token_hash, answered.session_row, answered.account_id,
                                                     answered.wallet_rows)):
         return None
-    if endpoint == PAGE:
-        return current_app.response_class(with_csrf_token(answered.body))
-    return not_modified(answered.if_none_match) if if_none_match else full_answer(answered.body, answered.if_none_match)
+    if if_none_match:
+        return not_modified(answered.if_none_match)
+    figures = answered.figures()
+    body = None if figures is None else figures.kept(answered.body_key)
+    if body is None:  # the figures' memo let it go: made again by the full path
+        return None
+    return current_app.response_class(with_csrf_token(body)) if endpoint == PAGE else full_answer(body, answered.if_none_match)
 
 
 def not_modified(quoted_etag: str):
@@ -141,7 +151,8 @@ def full_answer(body: str, quoted_etag: str):
 
 def init_app(app: Flask) -> None:
     if app.config["READ_CACHE_SECONDS"] > 0:
-        app.extensions[EXTENSION] = UnchangedRefreshes(app.config["READ_CACHE_SESSIONS"])
+        # As many as the wallets the read cache keeps: an entry holds the cache's own rows.
+        app.extensions[EXTENSION] = UnchangedRefreshes(app.config["READ_CACHE_WALLETS"])
         # Ahead of every other hook (Flask-WTF's CSRF check included, which a GET passes anyway):
         # an answer given here needs nothing they do.
         app.before_request_funcs.setdefault(None, []).insert(0, answer_if_unchanged)

@@ -16,7 +16,7 @@ from dashboard.wallet import unchanged_refresh
 from dashboard.wallet.charts import chart_changes_at, chart_key, wallet_charts
 from dashboard.wallet.forms import SwitchForm
 from dashboard.wallet.holdings import WalletFigures, figures_of, wallet_rows
-from dashboard.wallet.page_memo import app_identity, wallet_page_shell, with_csrf_token
+from dashboard.wallet.page_memo import app_identity, page_key, wallet_page_shell, with_csrf_token
 
 bp = Blueprint("wallet", __name__)
 
@@ -83,6 +83,11 @@ def current_balance_json() -> str:
     return current_figures().json(show_in_header, hide_zero, _compact_json, discreet)
 
 
+def current_balance_json_key() -> tuple:
+    """Where the figures keep current_balance_json()'s answer."""
+    return WalletFigures.json_key(*_preferences())
+
+
 def current_balance_etag() -> str:
     """A strong validator of /api/balance's body: a digest of its exact bytes, so it changes
     with any figure, the language and the switches, and is made once per memoised document."""
@@ -118,9 +123,8 @@ def wallet_context():
 @login_required
 def index():
     charts = chart_key()
-    shell = wallet_page_shell(
+    key = page_key(
         "wallet/index.html",
-        current_figures(),
         locale=select_locale(),
         prompt=prompt_language(),
         show_in_header=current_user.show_net_assets_in_header,
@@ -128,9 +132,11 @@ def index():
         discreet=current_user.discreet,
         charts=charts,
     )
-    if shell is None:
+    if key is None:
         return render_template("wallet/index.html")
-    unchanged_refresh.remember_page(shell, changes_at=chart_changes_at(charts))
+    figures = current_figures()
+    shell = wallet_page_shell("wallet/index.html", figures, key)
+    unchanged_refresh.remember_page(figures, key, changes_at=chart_changes_at(charts))
     return with_csrf_token(shell)
 
 

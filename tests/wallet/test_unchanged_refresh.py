@@ -30,11 +30,11 @@ def full_path_spy(monkeypatch):
     seen = []
     real = unchanged_refresh.remember_answer
 
-    def spy(etag, body):
+    def spy(etag, figures, body_key):
         from flask import request
 
         seen.append(request.headers.get("If-None-Match"))
-        return real(etag, body)
+        return real(etag, figures, body_key)
 
     monkeypatch.setattr(unchanged_refresh, "remember_answer", spy)
     return seen
@@ -230,3 +230,20 @@ def test_chart_changes_at_is_the_next_period_boundary():
     boundary = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert chart_changes_at(("1d", boundary, 1, False)) == boundary + timedelta(minutes=15)
     assert chart_changes_at(("1y", boundary, 1, False)) == boundary + timedelta(days=1)
+
+
+def test_a_remembered_answer_keeps_no_body_alive(app, signed_in, warm):
+    """The body is the figures' own (held weakly): once their memo lets them go, the next request
+    is answered in full, and a validator still gets its 304 (the rows, hence the ETag, are the same)."""
+    from dashboard.wallet import holdings
+
+    holdings._DOCUMENTS.clear()  # noqa: SLF001 (as the memo's LRU would, under pressure)
+    import gc
+
+    gc.collect()
+    (answered,) = [a for key, a in app.extensions[unchanged_refresh.EXTENSION]._answered.items()  # noqa: SLF001
+                   if key[0] == unchanged_refresh.BALANCE]
+    assert answered.figures() is None
+    assert refresh(signed_in, warm).status_code == 304
+    again = signed_in.get("/api/balance")
+    assert again.status_code == 200 and again.headers["ETag"] == warm
