@@ -66,3 +66,15 @@ def current_etag(base_url: str, cookie: str) -> str:
     if not etag:
         raise RuntimeError("/api/balance sent no ETag")
     return etag
+
+
+def answers_not_modified(base_url: str, cookie: str, etag: str) -> bool:
+    """Whether /api/balance answers this ETag with 304, as the measured refresh expects."""
+    request = urllib.request.Request(f"{base_url}/api/balance",
+                                     headers={"Cookie": cookie, "User-Agent": USER_AGENT, "If-None-Match": etag})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return False
+    except urllib.error.HTTPError as answer:
+        return answer.code == 304
