@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dashboard.accounts.store import create_account
+from dashboard.core.history import index_of
 from dashboard.extensions import db
 from dashboard.language.i18n import LANGUAGE_COOKIE
 from dashboard.ledger.changes import BalanceChange, record_changes
+from dashboard.ledger.demo import seed_demo
 from dashboard.ledger.journal import holdings_as_of
 from dashboard.ledger.rate_history import rates_as_of
 from dashboard.ledger.rate_updates import store_rate
@@ -104,7 +106,68 @@ def test_history_equals_balances_as_of_times_rates_as_of(app, client, scenario):
     assert body["complete"] == (complete and last_complete and balance["complete"])
     times = [datetime.fromisoformat(point["t"]) for point in points]
     assert times == sorted(times) and all(moment.utcoffset() is not None for moment in times)
+    # The past points' indices are kept and now's is made alone: together, index_of of them all.
+    expected_index = index_of([Decimal(point["jpy"]) for point in points])
+    assert [point["index"] for point in points] == [None if index is None else format(index, "f") for index in expected_index]
     client.post("/logout")
+
+
+def forget_history() -> None:
+    from dashboard.ledger import net_asset_history
+    from dashboard.wallet import history
+
+    history._PAST_POINTS.clear()
+    net_asset_history._RATE_STEPS.clear()
+
+
+def test_kept_points_answer_as_computed_afresh(app, client):
+    """The past points, their indices and their rows are kept per language and discreet switch:
+    every answer, whatever was asked before it, is what a computation from nothing gives."""
+    with app.app_context():
+        seed_demo(story=True)
+    sign_in(client)
+    asked = [("en", False, "1y"), ("ja", False, "1y"), ("en", True, "1y"), ("ja", True, "1y"), ("en", False, "1y"),
+             ("ja", False, "1m"), ("en", True, "1m")]
+
+    def ask(language, discreet, range_name):
+        client.set_cookie(LANGUAGE_COOKIE, language)
+        client.post("/api/preferences", json={"discreet": discreet})
+        body = client.get(f"/api/history?range={range_name}").get_json()
+        body["points"][-1].pop("t")  # now, a moment later each time
+        return body
+
+    kept = [ask(*question) for question in asked]
+    fresh = []
+    for question in asked:
+        forget_history()
+        fresh.append(ask(*question))
+    assert kept == fresh
+    assert kept[2]["points"][0]["jpy"] is None and kept[0]["points"][0]["jpy"] is not None
+    assert kept[0]["points"][0]["index"] == kept[2]["points"][0]["index"] is not None
+
+
+def test_the_past_indices_follow_now_when_every_past_point_is_zero(app):
+    """With nothing held before the last boundary, now is the index's base: the past's indices
+    are None while now is zero too, else 0.0, and the kept rows follow."""
+    from dashboard.wallet.history import history_document, net_asset_history
+
+    boundary = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    now = boundary + timedelta(minutes=5)
+    with app.app_context():
+        account = create_account(EMAIL, PASSWORD)
+        record_changes([BalanceChange(account.id, "jpy", Decimal(500), Decimal(0))], reason="test", source="test",
+                       at=boundary + timedelta(minutes=1))
+        db.session.commit()
+
+        def indices(now_jpy):
+            history = net_asset_history(account.id, "1d", now_jpy=now_jpy, now_missing=(), currencies=("jpy",), now=now)
+            document = history_document(history, locale="en", zone="Asia/Tokyo", discreet=False)
+            assert [point["index"] for point in document["points"]] == [None if i is None else format(i, "f") for i in history.index]
+            return [point["index"] for point in document["points"]]
+
+        assert indices(Decimal(0)) == [None] * 97
+        assert indices(Decimal(500)) == ["0.0"] * 96 + ["100.0"]
+        assert indices(Decimal(0)) == [None] * 97
 
 
 def test_rates_as_of_is_the_latest_tick_at_or_before(app):
