@@ -122,6 +122,7 @@ def main(argv=None) -> None:
     parser.add_argument("--duration", type=float, default=3)
     parser.add_argument("--connections", default="1,4")
     parser.add_argument("--ranges", default="1y,1m,1w,1d,all")
+    parser.add_argument("--moving-ranges", default="1y", help="ranges measured again with every rate moving 5×/s ('' for none)")
     # The README's production command, as bench/run.sh serves it: 2 sync workers.
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
@@ -151,16 +152,23 @@ def main(argv=None) -> None:
     print(f"serving under gunicorn, {workers.describe()}", flush=True)
     with serve("dashboard:create_app()", workers, env=schema.app_environment(name)) as base:
         cookie = signin.sign_in(base, ACCOUNT, PASSWORD)
-        for range_name in options.ranges.split(","):
+        measured = [(range_name, False) for range_name in options.ranges.split(",")]
+        measured += [(range_name, True) for range_name in options.moving_ranges.split(",") if range_name]
+        for range_name, moving in measured:
             url = f"{base}/api/history?range={range_name}"
             wrk.run("warm-up", url, seconds=1, connections=1, cookie=cookie)
             for connections in (int(c) for c in options.connections.split(",")):
-                results = [wrk.run(range_name, url, seconds=options.duration, connections=connections, cookie=cookie)
-                           for _ in range(options.rounds)]
+                results = []
+                for _ in range(options.rounds):
+                    # Every rate moving five times a second, each tick appended to the history as
+                    # the app writes it: far more than one a minute, so nothing is kept for long.
+                    moves = ticker.moving_rates(lambda: schema.connect(name), sqlite=False, history=True) if moving else contextlib.nullcontext()
+                    with moves:
+                        results.append(wrk.run(range_name, url, seconds=options.duration, connections=connections, cookie=cookie))
                 if any(result.errors for result in results):
                     raise SystemExit(f"failed requests on {url}: the figures would mean nothing")
                 best = max(results, key=lambda result: result.rps)
-                print(f"/api/history?range={range_name} c={connections}: {best.rps:,.0f} req/s, "
+                print(f"/api/history?range={range_name} c={connections}{', rates moving' if moving else ''}: {best.rps:,.0f} req/s, "
                       f"p50 {best.p50_ms:.2f} ms, p99 {best.p99_ms:.2f} ms (best of {options.rounds}; "
                       f"p99 of every round: {', '.join(f'{r.p99_ms:.1f}' for r in results)} ms)", flush=True)
     if not options.no_page:
@@ -178,7 +186,8 @@ def compare_pages(schema_name: str, workers: Workers, options) -> None:
     and with WALLET_CHARTS=0, each beside the bare app, every server up at once and each round
     visiting them all in turn (as bench/run.sh does), so every ratio compares figures taken
     seconds apart. Rates moving: the page's figures change, so it is rendered and its charts
-    made again five times a second (the ticker updates the current rates, as bench/run.sh's)."""
+    made again five times a second (each tick also appended to the rate history, as the app
+    writes every rate)."""
     environment = schema.app_environment(schema_name)
     with contextlib.ExitStack() as servers:
         bases = {"bare": servers.enter_context(serve("bench.bare_app:create_app()", workers)),
@@ -195,7 +204,8 @@ def compare_pages(schema_name: str, workers: Workers, options) -> None:
         runs: dict[str, list[wrk.Result]] = {label: [] for label, _key, _moving in PAGES}
         for _round in range(options.rounds):
             for label, key, moving in PAGES:
-                moves = ticker.moving_rates(lambda: schema.connect(schema_name), sqlite=False) if moving else contextlib.nullcontext()
+                moves = (ticker.moving_rates(lambda: schema.connect(schema_name), sqlite=False, history=True)
+                         if moving else contextlib.nullcontext())
                 with moves:
                     result = wrk.run(label, bases[key] + "/", seconds=options.duration, connections=connections, cookie=cookies[key])
                 if result.errors:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import event
@@ -102,16 +103,25 @@ def main(argv=None) -> None:
     def forget_account():  # as after a new journal entry, or a tick whose rates another request read
         history._PAST_POINTS.clear()
 
-    def forget():  # as after a new tick: the rates of the range are read again too
+    def forget():  # as after a tick before the last boundary: the rates of the range are read again too
         forget_account()
         net_asset_history._RATE_STEPS.clear()
+
+    def tick_now():  # as nearly every tick: now, after every past boundary (the BTC rate unchanged)
+        from dashboard.ledger.rate_updates import store_rate
+        from dashboard.models import Rate
+
+        with app.app_context():
+            store_rate("btc", db.session.get(Rate, "btc").jpy_rate, as_of=datetime.now(UTC), source="bench")
+            db.session.commit()
 
     print(f"{'/api/history (in-process, ' + options.schema + ')':40}{'best ms':>9}{'median':>9}{'worst':>9}"
           f"{'CPU ms':>9}{'SQL ms':>9}{'stmts':>7}{'bytes':>9}")
     for range_name in options.ranges.split(","):
         url = f"/api/history?range={range_name}"
         afresh = max(5, options.repeat // 10)
-        for label, kwargs, repeat in (("kept", {}, options.repeat), ("afresh, rates kept", {"forget": forget_account}, afresh),
+        for label, kwargs, repeat in (("kept", {}, options.repeat), ("kept, a tick since", {"forget": tick_now}, afresh * 2),
+                                      ("afresh, rates kept", {"forget": forget_account}, afresh),
                                       ("afresh", {"forget": forget}, afresh)):
             row = measure(client, url, engines, repeat, **kwargs)
             print(f"{range_name + ', past points ' + label:40}{row['best']:9.2f}{row['median']:9.2f}{row['worst']:9.2f}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from cachetools import LRUCache
-from sqlalchemy import and_, bindparam, func, select, type_coerce
+from sqlalchemy import and_, bindparam, exists, func, or_, select, type_coerce
 
 from dashboard.core.history import Step, holding_total
 from dashboard.extensions import db
@@ -40,13 +40,37 @@ _LATEST_ENTRY = (
 )
 
 
+def database_identity() -> str:
+    """Which database the figures come from, for keys of what is kept per process."""
+    return db.engine.url.render_as_string()
+
+
 def history_version(account_id: int) -> tuple:
     """What changes whenever anything an account's history is made from does: the latest tick
     and the account's latest journal entry (ids and when written, so a database emptied and
     refilled never matches an older state). Two index lookups."""
     tick = tuple(db.session.execute(_LATEST_TICK).first() or ())
     entry = tuple(db.session.execute(_LATEST_ENTRY, {"account_id": account_id}).first() or ())
-    return db.engine.url.render_as_string(), tick, entry
+    return tick, entry
+
+
+def changed_at_or_before(account_id: int, moment: datetime, since: tuple) -> bool:
+    """Whether anything written after `since` (a history_version) can change the account's
+    history at or before `moment`: a tick as of then or earlier, or an entry of the account
+    taking effect then or earlier. A tick now, or an entry now, cannot: it is after every past
+    boundary. Also true when since's latest rows are gone (the database emptied or refilled).
+    One statement; its lookups read only the rows written after since (by id), usually a few."""
+    tick, entry = since
+    checks = [
+        exists().where(_history.id > (tick[0] if tick else 0), _history.as_of <= moment),
+        exists().where(_journal.account_id == account_id, _journal.id > (entry[0] if entry else 0),
+                       _journal.effective_at <= moment),
+    ]
+    if tick:
+        checks.append(~exists().where(_history.id == tick[0], _history.recorded_at == tick[1]))
+    if entry:
+        checks.append(~exists().where(_journal.id == entry[0], _journal.recorded_at == entry[1]))
+    return bool(db.session.execute(select(or_(*checks))).scalar())
 
 
 def first_entry_at(account_id: int) -> datetime | None:
@@ -109,7 +133,7 @@ def rate_steps(period_seconds: int, first: datetime, last: datetime) -> dict[str
     Shared between requests: never modify what it holds."""
     latest = tuple(db.session.execute(_LATEST_TICK).first() or ())
     enabled = tuple(db.session.execute(select(_currencies.code).where(_currencies.enabled.is_(True))).scalars())
-    key = (db.engine.url.render_as_string(), period_seconds, first, last, latest, enabled)
+    key = (database_identity(), period_seconds, first, last, latest, enabled)
     with _RATE_STEPS_LOCK:
         found = _RATE_STEPS.get(key)
     if found is None:

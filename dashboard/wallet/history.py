@@ -3,6 +3,7 @@ computed exactly from the journal and the rate history, the last one being the w
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,10 +12,18 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from cachetools import LRUCache
+from flask import current_app
 
 from dashboard.core.formatting import plain
 from dashboard.core.history import RANGES, Point, first_non_zero, grid, index_against, index_of, net_asset_points
-from dashboard.ledger.net_asset_history import first_entry_at, history_version, holding_steps, rate_steps
+from dashboard.ledger.net_asset_history import (
+    changed_at_or_before,
+    database_identity,
+    first_entry_at,
+    history_version,
+    holding_steps,
+    rate_steps,
+)
 from dashboard.wallet.presentation import HIDDEN, present_jpy
 
 T = TypeVar("T")
@@ -73,15 +82,16 @@ def net_asset_history(account_id: int, range_name: str, *, now_jpy: Decimal, now
     # The grid's last moment is now, valued as the wallet is; the others are period boundaries.
     boundaries = moments[:-1]
     first, last = moments[0], (boundaries[-1] if boundaries else now)
-    key = (range_.name, account_id, first, last, currencies, history_version(account_id))
-    with _LOCK:
-        past = _PAST_POINTS.get(key)
+    key = (database_identity(), range_.name, account_id, first, last, currencies)
+    # Read before the points are: whatever is written while they are made is checked next time.
+    version = history_version(account_id)
+    past = _kept_past(key, version, account_id, last)
     if past is None:
         holdings = holding_steps(account_id, first, now)
         rates = rate_steps(int(range_.spacing.total_seconds()), first, last) if boundaries else {}
         past = PastPoints(tuple(net_asset_points(boundaries, holdings, rates)))
         with _LOCK:
-            _PAST_POINTS[key] = past
+            _PAST_POINTS[key] = _Kept(version, time.monotonic(), past)
     latest = Point(now, now_jpy, not now_missing, tuple(now_missing))
     return History(range_.name, (*past.points, latest), _indices(past, now_jpy), past)
 
@@ -95,11 +105,37 @@ def _indices(past: PastPoints, now_jpy: Decimal) -> tuple[Decimal | None, ...]:
     return (*kept, *index_against([now_jpy], past.base))
 
 
-# The points before now change only with a new tick or journal entry of the account, or when
-# the range moves on by a period; a year of them is a few thousand rows to read and sum. Kept
-# per process, keyed by exactly those (ledger.net_asset_history.history_version).
+# The points before now change only with a tick or journal entry of the account at or before
+# the range's last boundary, or when the range moves on by a period; a year of them is a few
+# thousand rows to read and sum. Ticks and entries arrive all the time, but nearly all of them
+# now, after every past boundary: so the points are kept across them, once one statement has
+# checked that nothing written since reaches back that far. Ids are not handed out in commit
+# order, so a backdated row written by a long transaction could commit behind a later one
+# and escape that check: nothing is kept longer than READ_CACHE_SECONDS (as the read cache),
+# which bounds how long such a row goes unseen; 0 computes them for every request.
 _PAST_POINTS: LRUCache = LRUCache(maxsize=4096)
 _LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Kept:
+    version: tuple   # history_version when last known to hold for these points
+    made: float      # time.monotonic() when they were computed
+    past: PastPoints
+
+
+def _kept_past(key: tuple, version: tuple, account_id: int, last: datetime) -> PastPoints | None:
+    """The kept points of key if they still hold at `version`, else None."""
+    with _LOCK:
+        kept = _PAST_POINTS.get(key)
+    if kept is None or time.monotonic() - kept.made >= current_app.config["READ_CACHE_SECONDS"]:
+        return None
+    if kept.version != version:
+        if changed_at_or_before(account_id, last, kept.version):
+            return None
+        with _LOCK:  # known to hold at this version too: the next request compares versions only
+            _PAST_POINTS[key] = _Kept(version, kept.made, kept.past)
+    return kept.past
 
 
 def history_document(history: History, *, locale: str, zone: str, discreet: bool) -> dict:

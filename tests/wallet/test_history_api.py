@@ -170,6 +170,54 @@ def test_the_past_indices_follow_now_when_every_past_point_is_zero(app):
         assert indices(Decimal(0)) == [None] * 97
 
 
+def test_the_past_points_are_kept_across_what_is_written_after_the_last_boundary(app):
+    """A tick or an entry after the range's last boundary (as nearly all are: now) keeps the
+    past points; one at or before it makes them again; either way they are what a computation
+    from nothing gives. With READ_CACHE_SECONDS = 0 nothing is kept."""
+    from dashboard.wallet.history import net_asset_history
+
+    app.config["READ_CACHE_SECONDS"] = 60
+    boundary = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    now = boundary + timedelta(minutes=5)
+    with app.app_context():
+        account = create_account(EMAIL, PASSWORD)
+        record_changes([BalanceChange(account.id, "btc", Decimal(2), Decimal(0)),
+                        BalanceChange(account.id, "xem", Decimal(10), Decimal(0))],
+                       reason="test", source="test", at=boundary - timedelta(hours=3))
+        store_rate("btc", Decimal(100), as_of=boundary - timedelta(hours=5), source="test")
+        store_rate("xem", Decimal(5), as_of=boundary - timedelta(hours=5), source="test")
+        db.session.commit()
+
+        def history():
+            return net_asset_history(account.id, "1d", now_jpy=Decimal(0), now_missing=(), currencies=("jpy", "btc", "xem"), now=now)
+
+        def fresh():
+            forget_history()
+            return history()
+
+        def write(at, *, rate=None, entry=None):
+            if rate:
+                store_rate(rate[0], rate[1], as_of=at, source="test")
+            if entry:
+                record_changes([BalanceChange(account.id, entry[0], entry[1], Decimal(0))], reason="test", source="test", at=at)
+            db.session.commit()
+
+        before = history()
+        assert before.points[-2].jpy == Decimal(250)  # 2 × 100 + 10 × 5 at the last boundary
+        write(boundary + timedelta(minutes=2), rate=("btc", Decimal(300)), entry=("btc", Decimal(3)))
+        kept = history()
+        assert kept.past is before.past and kept.points == fresh().points
+        write(boundary - timedelta(hours=1), rate=("xem", Decimal(7)))  # as of a moment before the last boundary
+        made = history()
+        assert made.past is not kept.past and made.points[-2].jpy == Decimal(270) and made.points == fresh().points
+        assert history().past is history().past
+        write(boundary - timedelta(minutes=30), entry=("jpy", Decimal(1000)))
+        made_again = history()
+        assert made_again.points[-2].jpy == Decimal(1270) and made_again.points == fresh().points
+        app.config["READ_CACHE_SECONDS"] = 0
+        assert history().past is not history().past
+
+
 def test_rates_as_of_is_the_latest_tick_at_or_before(app):
     now = datetime.now(UTC)
     with app.app_context():
