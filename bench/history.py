@@ -152,7 +152,7 @@ def main(argv=None) -> None:
     print(f"serving under gunicorn, {workers.describe()}", flush=True)
     with serve("dashboard:create_app()", workers, env=schema.app_environment(name)) as base:
         cookie = signin.sign_in(base, ACCOUNT, PASSWORD)
-        measured = [(range_name, False) for range_name in options.ranges.split(",")]
+        measured = [(range_name, False) for range_name in options.ranges.split(",") if range_name]
         measured += [(range_name, True) for range_name in options.moving_ranges.split(",") if range_name]
         for range_name, moving in measured:
             url = f"{base}/api/history?range={range_name}"

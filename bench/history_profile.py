@@ -1,5 +1,8 @@
-"""Where a /api/history request's time goes, in-process: SQL against Python, per range, with the
-points before now kept (the usual request) and computed afresh (after a new tick or entry).
+"""Where a /api/history request's time goes, in-process: SQL against Python, per range. Rows:
+the past points kept (the usual request); kept with a tick written since (as nearly every
+tick, now: one statement checks it reaches no past boundary); made afresh with the range's
+rates kept (after an entry of the account, or READ_CACHE_SECONDS); made afresh with its rates
+read again (after a tick at or before the last boundary, or the first request of a process).
 
 Run (after `python -m bench.history` has loaded its schema): python -m bench.history_profile
     [--schema bench_history] [--repeat 100] [--ranges 1y,1m,1w,1d,all] [--out /tmp/history-profile]
