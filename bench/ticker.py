@@ -20,10 +20,28 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def _append_to_history(connection, code: str, rate: Decimal, moment: datetime) -> None:
+    """As the app's ledger.rate_history does: the tick appended, the close of each period it
+    falls in brought up to it (PostgreSQL only)."""
+    from dashboard.core.history import PERIODS, closes_at
+
+    connection.execute("INSERT INTO rate_history (currency_code, jpy_rate, as_of, source, recorded_at) "
+                       "VALUES (%s, %s, %s, 'bench-ticker', %s)", (code, rate, moment, moment))
+    for period in PERIODS:
+        connection.execute(
+            "INSERT INTO rate_closes (currency_code, period_seconds, closes_at, jpy_rate, as_of) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (currency_code, period_seconds, closes_at) DO UPDATE SET jpy_rate = excluded.jpy_rate, "
+            "as_of = excluded.as_of WHERE excluded.as_of >= rate_closes.as_of",
+            (code, period, closes_at(moment, period), rate, moment))
+
+
 @contextmanager
-def moving_rates(connect, *, sqlite: bool, per_second: int = TICKS_PER_SECOND):
+def moving_rates(connect, *, sqlite: bool, per_second: int = TICKS_PER_SECOND, history: bool = False):
     """While the block runs, every rate changes `per_second` times a second. `connect()` gives a
-    DB-API connection (psycopg for PostgreSQL, sqlite3 for SQLite)."""
+    DB-API connection (psycopg for PostgreSQL, sqlite3 for SQLite). With history (PostgreSQL),
+    every tick is also appended to the rate history, as the app writes every rate."""
+    if history and sqlite:
+        raise ValueError("the ticker writes the rate history on PostgreSQL only")
     stop = threading.Event()
     ticks = [0]
     errors: list[BaseException] = []
@@ -45,6 +63,8 @@ def moving_rates(connect, *, sqlite: bool, per_second: int = TICKS_PER_SECOND):
                         rates[code] = (rates[code] * step).quantize(Decimal("0.000001"))
                         value = _plain(rates[code]) if sqlite else rates[code]
                         connection.execute(f"UPDATE rates SET jpy_rate = {marker}, as_of = {marker} WHERE currency_code = {marker}", (value, as_of, code))
+                        if history:
+                            _append_to_history(connection, code, rates[code], moment)
                     connection.commit()
                     ticks[0] += 1
             finally:

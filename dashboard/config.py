@@ -67,6 +67,9 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE", "Asia/Tokyo"),
         "RATE_MAX_AGE": timedelta(minutes=_int("RATE_MAX_AGE_MINUTES", 15)),
         "REFRESH_SECONDS": _int("REFRESH_SECONDS", 30),
+        # The wallet page's two charts (allocation, net assets over time); off leaves them out of
+        # the page (/api/history stays), which is also how the bench measures what they cost.
+        "WALLET_CHARTS": _bool(env.get("WALLET_CHARTS"), default=True),
         # PostgreSQL only: sign-in sessions and wallets kept in each process while the database
         # says they are unchanged (read_cache.py); 0 turns it off. Sizes are entries per process.
         "READ_CACHE_SECONDS": _int("READ_CACHE_SECONDS", 60),

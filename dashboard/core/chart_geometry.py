@@ -82,21 +82,35 @@ def _gcd(a: int, b: int) -> int:
 
 def line_points(values: Sequence[Decimal], *, width: int, height: int, margin: int = 4) -> list[tuple[Decimal, Decimal]]:
     """(x, y) of each value on a width × height viewBox (y grows downwards), evenly spaced,
-    the lowest value at the bottom and the highest at the top, two decimals."""
+    the lowest value at the bottom and the highest at the top, two decimals (half up)."""
     if not values:
         return []
-    low, high = min(values), max(values)
-    span = Fraction(high) - Fraction(low)
+    # In integers, hundredths of the viewBox: a year is 366 points made again whenever the
+    # page's figures change, and a Fraction per point was a third of that page's rendering.
+    # Each value is n / d (Decimal.as_integer_ratio, exact); low = a / b and span = c / e.
+    ratios = [value.as_integer_ratio() for value in values]
+    (a, b), (high_n, high_d) = min(values).as_integer_ratio(), max(values).as_integer_ratio()
+    c, e = high_n * b - a * high_d, high_d * b  # span = high - low, c >= 0
     inner = height - 2 * margin
+    steps = max(len(values) - 1, 1)
     points = []
-    for position, value in enumerate(values):
-        x = Fraction(width * position, max(len(values) - 1, 1))
-        if span:
-            y = margin + inner - (Fraction(value) - Fraction(low)) * inner / span
+    for position, (n, d) in enumerate(ratios):
+        x = _hundredths(100 * width * position, steps)
+        if c:
+            # y = margin + inner - (n/d - a/b) × inner ÷ (c/e), in hundredths, as one fraction
+            # top/bottom with bottom > 0 and top >= 0 (the value lies between low and high).
+            bottom = d * b * c
+            top = 100 * (margin + inner) * bottom - 100 * inner * (n * b - a * d) * e
+            y = _hundredths(top, bottom)
         else:
-            y = Fraction(height, 2)
-        points.append((_decimal(x, _HUNDREDTH), _decimal(y, _HUNDREDTH)))
+            y = _hundredths(100 * height, 2)
+        points.append((x, y))
     return points
+
+
+def _hundredths(top: int, bottom: int) -> Decimal:
+    """top / bottom hundredths (both positive, or top 0), rounded half up, as a two-place Decimal."""
+    return Decimal((2 * top + bottom) // (2 * bottom)).scaleb(-2)
 
 
 def sample_indices(count: int, most: int) -> list[int]:

@@ -18,6 +18,8 @@ __all__ = [
     "grid",
     "net_asset_points",
     "index_of",
+    "index_against",
+    "first_non_zero",
     "holding_total",
 ]
 
@@ -169,9 +171,20 @@ def index_of(values: Iterable[Decimal]) -> list[Decimal | None]:
     """Each value ÷ the first non-zero one × 100, rounded half-up to one decimal; None for
     every value when all are zero."""
     values = list(values)
-    base = next((value for value in values if not value.is_zero()), None)
+    base = first_non_zero(values)
     if base is None:
         return [None] * len(values)
+    return index_against(values, base)
+
+
+def first_non_zero(values: Iterable[Decimal]) -> Decimal | None:
+    """The base of index_of: the first value that is not zero, or None."""
+    return next((value for value in values if not value.is_zero()), None)
+
+
+def index_against(values: Iterable[Decimal], base: Decimal) -> list[Decimal]:
+    """Each value ÷ base × 100, rounded half-up to one decimal (base not zero). Split from
+    index_of so the indices of a range's past points can be kept while only now's is made."""
     base_numerator, base_denominator = base.as_integer_ratio()
     result = []
     for value in values:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -119,10 +120,15 @@ def wallet_context():
     }
 
 
+# A page without charts has no period boundary to be drawn again at.
+NO_CHARTS_CHANGE = datetime.max.replace(tzinfo=UTC)
+
+
 @bp.route("/")
 @login_required
 def index():
-    charts = chart_key()
+    # Without the charts, ?range= means nothing and is not read.
+    charts = chart_key() if current_app.config["WALLET_CHARTS"] else ()
     key = page_key(
         "wallet/index.html",
         locale=select_locale(),
@@ -136,7 +142,7 @@ def index():
         return render_template("wallet/index.html")
     figures = current_figures()
     shell = wallet_page_shell("wallet/index.html", figures, key)
-    unchanged_refresh.remember_page(figures, key, changes_at=chart_changes_at(charts))
+    unchanged_refresh.remember_page(figures, key, changes_at=chart_changes_at(charts) if charts else NO_CHARTS_CHANGE)
     return with_csrf_token(shell)
 
 

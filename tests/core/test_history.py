@@ -162,3 +162,31 @@ def test_line_points_put_the_lowest_at_the_bottom():
     points = line_points([Decimal(1), Decimal(3), Decimal(2)], width=600, height=200)
     assert points == [(Decimal("0.00"), Decimal("196.00")), (Decimal("300.00"), Decimal("4.00")), (Decimal("600.00"), Decimal("100.00"))]
     assert sample_indices(366, 13)[0] == 0 and sample_indices(366, 13)[-1] == 365 and len(sample_indices(366, 13)) == 13
+
+
+def _line_points_in_fractions(values, *, width, height, margin=4):
+    """line_points as first written, a Fraction per point: the reference of the integer one."""
+    low, high = min(values), max(values)
+    span = Fraction(high) - Fraction(low)
+    inner = height - 2 * margin
+
+    def hundredths(value: Fraction) -> Decimal:
+        scaled = value * 100
+        return Decimal((scaled.numerator * 2 + scaled.denominator) // (2 * scaled.denominator)) / 100
+
+    points = []
+    for position, value in enumerate(values):
+        x = Fraction(width * position, max(len(values) - 1, 1))
+        y = margin + inner - (Fraction(value) - Fraction(low)) * inner / span if span else Fraction(height, 2)
+        points.append((hundredths(x), hundredths(y)))
+    return points
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(*(st.decimals(min_value=0, max_value=10**12, places=places, allow_nan=False, allow_infinity=False)
+                            for places in (0, 2, 8, 36))), min_size=1, max_size=40),
+       st.integers(1, 2000), st.integers(10, 800))
+def test_line_points_equal_the_fraction_reference(values, width, height):
+    points = line_points(values, width=width, height=height)
+    assert points == _line_points_in_fractions(values, width=width, height=height)
+    assert all(str(x) == f"{x:.2f}" and str(y) == f"{y:.2f}" for x, y in points)  # two places, as drawn

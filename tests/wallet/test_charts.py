@@ -69,3 +69,23 @@ def test_an_empty_wallet_has_no_slices(app, client):
     assert "Nothing to show yet." in page
     assert 'class="line-dot"' in client.get("/?range=all").get_data(as_text=True)  # one point: now
     assert client.get("/api/history?range=all").get_json()["points"][0]["index"] is None
+
+
+def test_wallet_charts_off_leaves_them_out_of_the_page(app, story_client):
+    app.config["WALLET_CHARTS"] = False  # before any page is rendered: the memo is per app
+    page = story_client.get("/").get_data(as_text=True)
+    assert "<svg" not in page and 'id="history"' not in page and "range=1y" not in page
+    assert '<table class="balances' in page  # the rest of the page is there
+    assert story_client.get("/?range=2y").status_code == 200  # without the charts no range is read
+    assert story_client.get("/api/history?range=1y").status_code == 200  # the API stays
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, True), ("", True), ("1", True), ("on", True), ("0", False), ("off", False)])
+def test_wallet_charts_setting(monkeypatch, value, on):
+    from dashboard import config
+
+    if value is None:
+        monkeypatch.delenv("WALLET_CHARTS", raising=False)
+    else:
+        monkeypatch.setenv("WALLET_CHARTS", value)
+    assert config.from_environment()["WALLET_CHARTS"] is on

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dashboard.accounts.store import create_account
+from dashboard.core.history import index_of
 from dashboard.extensions import db
 from dashboard.language.i18n import LANGUAGE_COOKIE
 from dashboard.ledger.changes import BalanceChange, record_changes
+from dashboard.ledger.demo import seed_demo
 from dashboard.ledger.journal import holdings_as_of
 from dashboard.ledger.rate_history import rates_as_of
 from dashboard.ledger.rate_updates import store_rate
@@ -104,7 +106,116 @@ def test_history_equals_balances_as_of_times_rates_as_of(app, client, scenario):
     assert body["complete"] == (complete and last_complete and balance["complete"])
     times = [datetime.fromisoformat(point["t"]) for point in points]
     assert times == sorted(times) and all(moment.utcoffset() is not None for moment in times)
+    # The past points' indices are kept and now's is made alone: together, index_of of them all.
+    expected_index = index_of([Decimal(point["jpy"]) for point in points])
+    assert [point["index"] for point in points] == [None if index is None else format(index, "f") for index in expected_index]
     client.post("/logout")
+
+
+def forget_history() -> None:
+    from dashboard.ledger import net_asset_history
+    from dashboard.wallet import history
+
+    history._PAST_POINTS.clear()
+    net_asset_history._RATE_STEPS.clear()
+
+
+def test_kept_points_answer_as_computed_afresh(app, client):
+    """The past points, their indices and their rows are kept per language and discreet switch:
+    every answer, whatever was asked before it, is what a computation from nothing gives."""
+    with app.app_context():
+        seed_demo(story=True)
+    sign_in(client)
+    asked = [("en", False, "1y"), ("ja", False, "1y"), ("en", True, "1y"), ("ja", True, "1y"), ("en", False, "1y"),
+             ("ja", False, "1m"), ("en", True, "1m")]
+
+    def ask(language, discreet, range_name):
+        client.set_cookie(LANGUAGE_COOKIE, language)
+        client.post("/api/preferences", json={"discreet": discreet})
+        body = client.get(f"/api/history?range={range_name}").get_json()
+        body["points"][-1].pop("t")  # now, a moment later each time
+        return body
+
+    kept = [ask(*question) for question in asked]
+    fresh = []
+    for question in asked:
+        forget_history()
+        fresh.append(ask(*question))
+    assert kept == fresh
+    assert kept[2]["points"][0]["jpy"] is None and kept[0]["points"][0]["jpy"] is not None
+    assert kept[0]["points"][0]["index"] == kept[2]["points"][0]["index"] is not None
+
+
+def test_the_past_indices_follow_now_when_every_past_point_is_zero(app):
+    """With nothing held before the last boundary, now is the index's base: the past's indices
+    are None while now is zero too, else 0.0, and the kept rows follow."""
+    from dashboard.wallet.history import history_document, net_asset_history
+
+    boundary = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    now = boundary + timedelta(minutes=5)
+    with app.app_context():
+        account = create_account(EMAIL, PASSWORD)
+        record_changes([BalanceChange(account.id, "jpy", Decimal(500), Decimal(0))], reason="test", source="test",
+                       at=boundary + timedelta(minutes=1))
+        db.session.commit()
+
+        def indices(now_jpy):
+            history = net_asset_history(account.id, "1d", now_jpy=now_jpy, now_missing=(), currencies=("jpy",), now=now)
+            document = history_document(history, locale="en", zone="Asia/Tokyo", discreet=False)
+            assert [point["index"] for point in document["points"]] == [None if i is None else format(i, "f") for i in history.index]
+            return [point["index"] for point in document["points"]]
+
+        assert indices(Decimal(0)) == [None] * 97
+        assert indices(Decimal(500)) == ["0.0"] * 96 + ["100.0"]
+        assert indices(Decimal(0)) == [None] * 97
+
+
+def test_the_past_points_are_kept_across_what_is_written_after_the_last_boundary(app):
+    """A tick or an entry after the range's last boundary (as nearly all are: now) keeps the
+    past points; one at or before it makes them again; either way they are what a computation
+    from nothing gives. With READ_CACHE_SECONDS = 0 nothing is kept."""
+    from dashboard.wallet.history import net_asset_history
+
+    app.config["READ_CACHE_SECONDS"] = 60
+    boundary = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    now = boundary + timedelta(minutes=5)
+    with app.app_context():
+        account = create_account(EMAIL, PASSWORD)
+        record_changes([BalanceChange(account.id, "btc", Decimal(2), Decimal(0)),
+                        BalanceChange(account.id, "xem", Decimal(10), Decimal(0))],
+                       reason="test", source="test", at=boundary - timedelta(hours=3))
+        store_rate("btc", Decimal(100), as_of=boundary - timedelta(hours=5), source="test")
+        store_rate("xem", Decimal(5), as_of=boundary - timedelta(hours=5), source="test")
+        db.session.commit()
+
+        def history():
+            return net_asset_history(account.id, "1d", now_jpy=Decimal(0), now_missing=(), currencies=("jpy", "btc", "xem"), now=now)
+
+        def fresh():
+            forget_history()
+            return history()
+
+        def write(at, *, rate=None, entry=None):
+            if rate:
+                store_rate(rate[0], rate[1], as_of=at, source="test")
+            if entry:
+                record_changes([BalanceChange(account.id, entry[0], entry[1], Decimal(0))], reason="test", source="test", at=at)
+            db.session.commit()
+
+        before = history()
+        assert before.points[-2].jpy == Decimal(250)  # 2 × 100 + 10 × 5 at the last boundary
+        write(boundary + timedelta(minutes=2), rate=("btc", Decimal(300)), entry=("btc", Decimal(3)))
+        kept = history()
+        assert kept.past is before.past and kept.points == fresh().points
+        write(boundary - timedelta(hours=1), rate=("xem", Decimal(7)))  # as of a moment before the last boundary
+        made = history()
+        assert made.past is not kept.past and made.points[-2].jpy == Decimal(270) and made.points == fresh().points
+        assert history().past is history().past
+        write(boundary - timedelta(minutes=30), entry=("jpy", Decimal(1000)))
+        made_again = history()
+        assert made_again.points[-2].jpy == Decimal(1270) and made_again.points == fresh().points
+        app.config["READ_CACHE_SECONDS"] = 0
+        assert history().past is not history().past
 
 
 def test_rates_as_of_is_the_latest_tick_at_or_before(app):
