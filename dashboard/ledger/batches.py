@@ -67,18 +67,28 @@ def lock_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
     known = set(db.session.execute(select(Currency.code).where(Currency.code.in_(codes))).scalars())
     if codes - known:
         raise LedgerError(f"unknown currency {sorted(codes - known)[0]!r}")
+    if not on_postgresql():
+        # SQLite has no row locks: its lock is the database's one writer at a time, taken by a
+        # transaction's first write and kept to its end. So write first — every balance created
+        # if missing — and only then read, so that no other run can commit in between.
+        _create_missing(sorted(pairs))
+        return _select_locked(sorted({account_id for account_id, _ in pairs}), codes, pairs)
     locked = _select_locked(sorted({account_id for account_id, _ in pairs}), codes, pairs)
     missing = sorted(pairs - locked.keys())
     if missing:
-        dialect = postgresql if on_postgresql() else sqlite
-        # Created in lock order, so that two batches creating the same rows wait rather than
-        # deadlock; one statement compiled once, its rows sent in batches (executemany).
-        db.session.execute(
-            dialect.insert(Balance.__table__).on_conflict_do_nothing(),
-            [{"account_id": account_id, "currency_code": currency, "available": ZERO, "in_use": ZERO} for account_id, currency in missing],
-        )
+        _create_missing(missing)
         locked |= _select_locked(sorted({account_id for account_id, _ in missing}), codes, set(missing))
     return locked
+
+
+def _create_missing(pairs: list[tuple[int, str]]) -> None:
+    """Balances at zero for the pairs that have none. In lock order, so that two batches creating
+    the same rows wait rather than deadlock; one statement, its rows sent as executemany."""
+    dialect = postgresql if on_postgresql() else sqlite
+    db.session.execute(
+        dialect.insert(Balance.__table__).on_conflict_do_nothing(),
+        [{"account_id": account_id, "currency_code": currency, "available": ZERO, "in_use": ZERO} for account_id, currency in pairs],
+    )
 
 
 def _select_locked(accounts: list[int], codes: set[str], pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
