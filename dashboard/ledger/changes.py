@@ -1,5 +1,6 @@
-"""The one place balances change; every caller (imports, the demo seed, the CLI) goes through it,
-and every change writes its journal entry in the same transaction."""
+"""The one place balances change, one at a time (batches.py changes many at once by the same
+rules); every caller (imports, the demo seed, the CLI) goes through it, and every change writes
+its journal entry in the same transaction."""
 from __future__ import annotations
 
 import decimal
@@ -11,11 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from dashboard.core.formatting import normalize
+from dashboard.core.formatting import plain
 from dashboard.extensions import db
 from dashboard.ledger.reasons import Reason, as_reason
 from dashboard.models import Balance, Currency, JournalEntry, utcnow
@@ -174,7 +175,7 @@ def _apply(balance: Balance, change: BalanceChange, *, reason: str | Reason, sou
     """Set the locked balance to the change's figures and journal it; None if already so.
     Times are read only now, under the lock, so that entries written one after another on
     one balance also have times in that order."""
-    _check_figures(change)
+    check_figures(change)
     if balance.available == change.available and balance.in_use == change.in_use:
         return None
     last = db.session.execute(
@@ -205,129 +206,17 @@ def _apply(balance: Balance, change: BalanceChange, *, reason: str | Reason, sou
     return entry
 
 
-# --- many balances at once: a batch of a compensation run ----------------------------------
-
-@dataclass(frozen=True)
-class Figures:
-    available: Decimal
-    in_use: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return _EXACT.add(self.available, self.in_use)
-
-
-def lock_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
-    """Lock every (account, currency) balance, creating the missing ones at zero, in the one lock
-    order every writer uses; returns their figures. Statements per call, not per balance: a
-    compensation run locks thousands at a time."""
-    if not pairs:
-        return {}
-    codes = {currency for _, currency in pairs}
-    known = set(db.session.execute(select(Currency.code).where(Currency.code.in_(codes))).scalars())
-    if codes - known:
-        raise LedgerError(f"unknown currency {sorted(codes - known)[0]!r}")
-    accounts = sorted({account_id for account_id, _ in pairs})
-    locked = _select_locked(accounts, codes, pairs)
-    missing = sorted(pairs - locked.keys())
-    if missing:
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        # Created in lock order, so that two batches creating the same rows wait rather than
-        # deadlock; one statement compiled once, its rows sent in batches (executemany).
-        db.session.execute(
-            dialect.insert(Balance.__table__).on_conflict_do_nothing(),
-            [{"account_id": account_id, "currency_code": currency, "available": ZERO, "in_use": ZERO} for account_id, currency in missing],
-        )
-        locked |= _select_locked(sorted({account_id for account_id, _ in missing}), codes, set(missing))
-    return locked
-
-
-def _select_locked(accounts: list[int], codes: set[str], pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Figures]:
-    rows = db.session.execute(
-        select(Balance.account_id, Balance.currency_code, Balance.available, Balance.in_use)
-        .where(Balance.account_id.in_(accounts), Balance.currency_code.in_(codes))
-        .order_by(Balance.account_id, Balance.currency_code)
-        .with_for_update()
-    )
-    # The query may lock a balance of these accounts not asked for (another currency of the
-    # set); harmless, and one statement rather than a tuple-IN that SQLite plans poorly.
-    return {(account_id, currency): Figures(available, in_use) for account_id, currency, available, in_use in rows
-            if (account_id, currency) in pairs}
-
-
-def recorded_keys(keys: list[str]) -> set[str]:
-    """Which of the idempotency keys are already in the journal."""
-    if not keys:
-        return set()
-    return set(db.session.execute(select(JournalEntry.idempotency_key).where(JournalEntry.idempotency_key.in_(keys))).scalars())
-
-
-def write_locked(changes: list[BalanceChange], locked: dict[tuple[int, str], Figures], *, source: str) -> int:
-    """Set balances locked by lock_many (this transaction) to the changes' figures and journal
-    each with its own reason: the batch counterpart of record_changes, a few statements for
-    thousands of changes. The caller has checked the keys (recorded_keys) under the same locks.
-    Returns how many balances changed."""
-    changes = [change for change in changes if (change.available, change.in_use) != astuple(locked[change.account_id, change.currency])]
-    if not changes:
-        return 0
-    places = dict(db.session.execute(select(Currency.code, Currency.decimals)).all())
-    for change in changes:
-        _check_figures(change, places)
-    accounts = sorted({change.account_id for change in changes})
-    codes = {change.currency for change in changes}
-    last = {
-        (account_id, currency): (sequence, effective_at)
-        for account_id, currency, sequence, effective_at in db.session.execute(
-            # Sequence and time grow together on a balance (_apply refuses a change dated earlier).
-            select(JournalEntry.account_id, JournalEntry.currency_code, func.max(JournalEntry.sequence), func.max(JournalEntry.effective_at))
-            .where(JournalEntry.account_id.in_(accounts), JournalEntry.currency_code.in_(codes))
-            .group_by(JournalEntry.account_id, JournalEntry.currency_code)
-        )
-    }
-    now = utcnow()
-    entries, figures = [], []
-    for change in changes:
-        before = locked[change.account_id, change.currency]
-        sequence, effective_at = last.get((change.account_id, change.currency), (0, None))
-        reason = as_reason(change.reason or "")
-        entries.append({
-            "account_id": change.account_id, "currency_code": change.currency, "sequence": sequence + 1,
-            "available_before": before.available, "in_use_before": before.in_use,
-            "available_after": change.available, "in_use_after": change.in_use,
-            "reason": reason.text[:200], "reason_code": reason.code, "reason_params": reason.params or None,
-            "source": source[:200], "effective_at": max(now, effective_at) if effective_at else now, "recorded_at": now,
-            "idempotency_key": change.key,
-        })
-        figures.append({"key_account": change.account_id, "key_currency": change.currency,
-                        "new_available": change.available, "new_in_use": change.in_use})
-    db.session.execute(insert(JournalEntry.__table__), entries)
-    balances = Balance.__table__
-    db.session.execute(
-        update(balances)
-        .where(balances.c.account_id == bindparam("key_account"), balances.c.currency_code == bindparam("key_currency"))
-        .values(available=bindparam("new_available"), in_use=bindparam("new_in_use")),
-        figures,
-    )
-    for change in changes:
-        locked[change.account_id, change.currency] = Figures(change.available, change.in_use)
-    return len(changes)
-
-
-def astuple(figures: Figures) -> tuple[Decimal, Decimal]:
-    return figures.available, figures.in_use
-
-
 def subtract(figure: Decimal, amount: Decimal) -> Decimal:
     """figure − amount, exactly."""
-    return _EXACT.subtract(figure, amount)
+    return EXACT.subtract(figure, amount)
 
 
 def add(figure: Decimal, amount: Decimal) -> Decimal:
     """figure + amount, exactly."""
-    return _EXACT.add(figure, amount)
+    return EXACT.add(figure, amount)
 
 
-def _check_figures(change: BalanceChange, places: dict[str, int] | None = None) -> None:
+def check_figures(change: BalanceChange, places: dict[str, int] | None = None) -> None:
     """places: currency code → decimal places, when the caller has read them for a whole batch."""
     decimals = places.get(change.currency) if places is not None else getattr(db.session.get(Currency, change.currency), "decimals", None)
     if decimals is None:
@@ -342,16 +231,18 @@ def _check_figures(change: BalanceChange, places: dict[str, int] | None = None) 
             raise LedgerError(f"{change.currency} {name} would be negative ({value})", change)
         if not value.is_zero() and value.adjusted() >= INTEGER_DIGITS:
             raise LedgerError(f"{change.currency} {name} is too large ({value})", change)
-        if -normalize(value).as_tuple().exponent > decimals:
-            raise LedgerError(f"{change.currency} {name} has more than {decimals} decimal places ({value})", change)
+        # Whole once scaled by the currency's places: trailing zeros (as PostgreSQL pads NUMERIC) are no places.
+        scaled = EXACT.scaleb(value, decimals)
+        if scaled != scaled.to_integral_value():
+            raise LedgerError(f"{change.currency} {name} has more than {decimals} decimal places ({plain(value)})", change)
 
 
 # Balances have up to 40 digits, more than the default context's 28: arithmetic on them must
 # never round silently.
-_EXACT = decimal.Context(prec=2 * PRECISION, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+EXACT = decimal.Context(prec=2 * PRECISION, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 
 
 def _add(figure: Decimal, amount: Decimal) -> Decimal:
     if isinstance(amount, bool) or not isinstance(amount, (Decimal, int)):
         raise LedgerError(f"an adjustment must be an exact Decimal, not {type(amount).__name__}")
-    return _EXACT.add(figure, Decimal(amount))
+    return EXACT.add(figure, Decimal(amount))

@@ -10,22 +10,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from dashboard.core.compensation import EXACT
 from dashboard.core.formatting import plain
 from dashboard.extensions import db
 from dashboard.ledger import reasons
-from dashboard.ledger.changes import (
-    BalanceChange,
+from dashboard.ledger.batches import (
     Figures,
-    add,
-    in_transaction,
+    account_ids,
+    execute_arrays,
     lock_many,
+    on_postgresql,
     recorded_keys,
-    subtract,
+    texts,
     write_locked,
 )
+from dashboard.ledger.changes import BalanceChange, add, in_transaction, subtract
 from dashboard.ledger.compensation_plans import Plan, PlanLine
 from dashboard.models import Account, CompensationLine, Currency, utcnow
 
@@ -134,7 +135,7 @@ class _BatchOutcome:
 def _apply_batch(plan: Plan, currency: Currency, batch: list[PlanLine], reason_text: str | None,
                  source: str) -> _BatchOutcome:
     outcome = _BatchOutcome()
-    accounts = dict(db.session.execute(select(Account.email, Account.id).where(Account.email.in_([line.email for line in batch]))).all())
+    accounts = account_ids([line.email for line in batch])
     todo: list[tuple[int, PlanLine]] = []
     for line in batch:
         account_id = accounts.get(line.email)
@@ -150,44 +151,60 @@ def _apply_batch(plan: Plan, currency: Currency, batch: list[PlanLine], reason_t
     # The key is the authority, read under the locks: a concurrent run's commit is seen here.
     applied_before = recorded_keys([idempotency_key(plan, account_id, code) for account_id, _ in todo])
     changes: list[BalanceChange] = []
-    records: list[dict] = []
-    now = utcnow()
+    records: list[tuple] = []
     for account_id, line in todo:
-        if idempotency_key(plan, account_id, code) in applied_before:
+        key = idempotency_key(plan, account_id, code)
+        if key in applied_before:
             outcome.already_applied += 1
             continue
         held = locked[account_id, code]
         if held.total < line.quantity:
             detail = f"holds {plain(held.total)} {code.upper()} now, fewer than the {plain(line.quantity)} planned"
             outcome.refused.append(Refusal(line.email, line.quantity, line.jpy, detail))
-            records.append(_record(plan, account_id, line, REFUSED, detail, now))
+            records.append((account_id, line.quantity, line.jpy, REFUSED, detail))
             continue
         reason = reasons.Reason(reason_text) if reason_text else reasons.compensation(code, currency.name, plan.record.rate, line.quantity)
-        changes.append(BalanceChange(account_id, code, *_take(held, line.quantity), key=idempotency_key(plan, account_id, code), reason=reason))
+        changes.append(BalanceChange(account_id, code, *_take(held, line.quantity), key=key, reason=reason))
         if line.jpy > 0:
             yen = locked[account_id, "jpy"]
             changes.append(BalanceChange(account_id, "jpy", add(yen.available, line.jpy), yen.in_use,
                                          key=idempotency_key(plan, account_id, "jpy"), reason=reason))
-        records.append(_record(plan, account_id, line, APPLIED, None, now))
+        records.append((account_id, line.quantity, line.jpy, APPLIED, None))
         outcome.applied += 1
     write_locked(changes, locked, source=source)
     if records:
-        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(CompensationLine.__table__)
-        # A line refused by an earlier run may be applied (or refused again, for a new reason) now.
-        db.session.execute(insert.on_conflict_do_update(
-            index_elements=["plan_id", "account_id"],
-            set_={"status": insert.excluded.status, "detail": insert.excluded.detail, "recorded_at": insert.excluded.recorded_at},
-        ), records)
+        _record_lines(plan, records)
     return outcome
+
+
+_LINE_COLUMNS = ("account_id", "quantity", "jpy", "status", "detail")
+# A line refused by an earlier run may be applied (or refused again, for a new reason) now.
+_UPSERT_LINES = """
+INSERT INTO compensation_lines (account_id, quantity, jpy, status, detail, plan_id, recorded_at)
+SELECT *, %(plan_id)s::integer, %(now)s::timestamptz
+FROM unnest(%(account_id)b::integer[], %(quantity)b::text[]::numeric[], %(jpy)b::text[]::numeric[], %(status)b::text[],
+            %(detail)b::text[])
+ON CONFLICT (plan_id, account_id) DO UPDATE SET status = excluded.status, detail = excluded.detail,
+                                                recorded_at = excluded.recorded_at
+"""
+
+
+def _record_lines(plan: Plan, records: list[tuple]) -> None:
+    """What became of each line, in the batch's transaction: one statement on PostgreSQL."""
+    now = utcnow()
+    if on_postgresql():
+        account_id, quantity, jpy, status, detail = map(list, zip(*records, strict=True))
+        execute_arrays(_UPSERT_LINES, {"account_id": account_id, "quantity": texts(quantity), "jpy": texts(jpy), "status": status,
+                                       "detail": detail, "plan_id": plan.record.id, "now": now})
+        return
+    insert = sqlite.insert(CompensationLine.__table__)
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=["plan_id", "account_id"],
+        set_={"status": insert.excluded.status, "detail": insert.excluded.detail, "recorded_at": insert.excluded.recorded_at},
+    ), [dict(zip(_LINE_COLUMNS, record, strict=True)) | {"plan_id": plan.record.id, "recorded_at": now} for record in records])
 
 
 def _take(held: Figures, quantity: Decimal) -> tuple[Decimal, Decimal]:
     """The figures after taking `quantity`: from available first, the rest from in use."""
     from_available = min(held.available, quantity)
     return subtract(held.available, from_available), subtract(held.in_use, subtract(quantity, from_available))
-
-
-def _record(plan: Plan, account_id: int, line: PlanLine, status: str, detail: str | None, now) -> dict:
-    return {"plan_id": plan.record.id, "account_id": account_id, "quantity": line.quantity, "jpy": line.jpy,
-            "status": status, "detail": detail, "recorded_at": now}

@@ -53,8 +53,9 @@ def demo_activity(kind: str) -> Reason:
 
 def compensation(currency: str, name: str, rate: Decimal, quantity: Decimal) -> Reason:
     """One holder's compensation: `rate` JPY for each of the `quantity` units they held."""
+    rate_text, quantity_text = plain(rate), plain(quantity)  # once each: a run writes a quarter of a million
     return Reason(
-        f"{name} compensation: JPY {plain(rate)} x {plain(quantity)} {currency.upper()}",
+        f"{name} compensation: JPY {rate_text} x {quantity_text} {currency.upper()}",
         COMPENSATION,
-        {"currency": currency, "name": name, "rate": plain(rate), "quantity": plain(quantity)},
+        {"currency": currency, "name": name, "rate": rate_text, "quantity": quantity_text},
     )

@@ -12,6 +12,7 @@ from conftest import sign_in
 from dashboard.accounts.store import create_account
 from dashboard.extensions import db
 from dashboard.ledger.changes import adjust, in_transaction
+from dashboard.models import Currency
 
 HEADER = "email,currency,available,in_use\n"
 
@@ -49,6 +50,19 @@ def test_the_compensation_shows_on_the_holders_activity_in_both_languages(app, c
     assert [figure for figure in re.findall(r"<dt>[^<]+</dt><dd>([^<]+)</dd>", html)][::2] == available
     assert when in html
     assert 'aria-current="page"' in html and "/activity" in html  # in the menu, marked as here
+
+
+def test_each_entry_shows_its_currencys_own_icon_and_every_icon_loads(app, client, compensated):
+    with app.app_context():
+        account = db.session.execute(db.text("SELECT id FROM accounts WHERE email = 'holder@example.com'")).scalar_one()
+        db.session.add(Currency(code="zzz", name="Unknown coin", decimals=2, display_order=99))
+        db.session.commit()
+        in_transaction(lambda: adjust(account, "zzz", available=Decimal(1), reason="test", source="test"))
+    sign_in(client, "holder@example.com", "holderpass")
+    icons = re.findall(r'<img src="([^"]+)"', client.get("/activity").get_data(as_text=True))
+    assert icons == ["/static/icons/currencies/generic.svg", "/static/icons/currencies/jpy.svg",
+                     "/static/icons/currencies/xem.svg", "/static/icons/currencies/xem.svg", "/static/icons/currencies/jpy.svg"]
+    assert all(client.get(icon).status_code == 200 for icon in set(icons))
 
 
 def test_the_api_gives_the_same_with_exact_strings(app, client, compensated):

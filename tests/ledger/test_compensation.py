@@ -217,6 +217,18 @@ def test_apply_credits_each_holder_exactly_once_and_the_journal_says_why(app, ru
     assert runner.invoke(args=["balances", "verify"]).exit_code == 0
 
 
+def test_an_operators_reason_is_recorded_as_written_on_every_entry(app, runner, tmp_path, nem):
+    _, out = plan(runner, tmp_path)
+    result = runner.invoke(args=["compensation", "apply", str(out), "--reason", " NEM 補償 (2018-03-12), \"batch\" {1} "])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        written = db.session.execute(select(JournalEntry.reason, JournalEntry.reason_code, JournalEntry.reason_params)
+                                     .where(JournalEntry.idempotency_key.startswith("compensation:"))).all()
+        assert len(written) == 2 * 5 - 1
+        assert set(written) == {('NEM 補償 (2018-03-12), "batch" {1}', None, None)}
+        assert verify()[2] == []
+
+
 def test_an_account_holding_less_than_planned_is_refused_untouched_and_the_rest_go_on(app, runner, tmp_path, nem):
     _, out = plan(runner, tmp_path)
     # dave sold 2 XEM after the snapshot, before the run.
