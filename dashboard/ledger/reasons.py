@@ -3,6 +3,7 @@ and exact parameters (shown to the customer in their language, dashboard/activit
 an operator's own words are kept as written, without a code."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -53,9 +54,15 @@ def demo_activity(kind: str) -> Reason:
 
 def compensation(currency: str, name: str, rate: Decimal, quantity: Decimal) -> Reason:
     """One holder's compensation: `rate` JPY for each of the `quantity` units they held."""
-    rate_text, quantity_text = plain(rate), plain(quantity)  # once each: a run writes a quarter of a million
+    rate_text, quantity_text = _rate_text(rate), plain(quantity)
     return Reason(
         f"{name} compensation: JPY {rate_text} x {quantity_text} {currency.upper()}",
         COMPENSATION,
         {"currency": currency, "name": name, "rate": rate_text, "quantity": quantity_text},
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _rate_text(rate: Decimal) -> str:
+    # A run writes one reason per holder, all at the plan's one rate: written out once.
+    return plain(rate)
