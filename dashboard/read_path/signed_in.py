@@ -43,10 +43,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def session_ends_at(created_at: datetime, last_seen_at: datetime, config) -> datetime:
+    """The moment the session ends unless a request comes first: idle, or at its absolute limit."""
+    return min(last_seen_at + timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+               created_at + timedelta(hours=config["SESSION_MAX_HOURS"]))
+
+
 def session_ended(created_at: datetime, last_seen_at: datetime, at: datetime, config) -> bool:
-    idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
-    longest = timedelta(hours=config["SESSION_MAX_HOURS"])
-    return at - last_seen_at >= idle or at - created_at >= longest or created_at > at + TOUCH_INTERVAL
+    return at >= session_ends_at(created_at, last_seen_at, config) or created_at > at + TOUCH_INTERVAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from cachetools import LRUCache
 from flask import Flask, current_app, g, request, session
@@ -105,8 +105,7 @@ def _remember(endpoint: str, if_none_match: str | None, figures: WalletFigures, 
     now = signed_in.now()
     valid_until = min(
         last_seen_at + signed_in.TOUCH_INTERVAL,
-        last_seen_at + timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-        created_at + timedelta(hours=config["SESSION_MAX_HOURS"]),
+        signed_in.session_ends_at(created_at, last_seen_at, config),
         figures_unchanged_until(rows, now=now, max_age=config["RATE_MAX_AGE"]),
         changes_at,
     )

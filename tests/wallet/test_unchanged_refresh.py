@@ -40,14 +40,19 @@ def full_path_spy(monkeypatch):
     return seen
 
 
+def answered_in_full(app, client, path):
+    """The full answer of `path`, given while the read cache was storing, so it is remembered."""
+    feed = app.extensions.get("dashboard_change_feed")
+    client.get(path)
+    if feed is not None:
+        wait_until(lambda: feed.listening, "the feed listening")
+    return client.get(path)
+
+
 @pytest.fixture
 def warm(app, signed_in):
     """A refresh that has had its full answer once while the read cache was storing: its ETag."""
-    feed = app.extensions.get("dashboard_change_feed")
-    signed_in.get("/api/balance")
-    if feed is not None:
-        wait_until(lambda: feed.listening, "the feed listening")
-    return signed_in.get("/api/balance").headers["ETag"]
+    return answered_in_full(app, signed_in, "/api/balance").headers["ETag"]
 
 
 def refresh(client, etag):
@@ -174,11 +179,7 @@ def test_nothing_is_remembered_with_the_read_cache_off(database_urls, backend):
 @pytest.fixture
 def warm_page(app, signed_in):
     """The page's full answer once while the read cache was storing: its HTML."""
-    feed = app.extensions.get("dashboard_change_feed")
-    signed_in.get("/")
-    if feed is not None:
-        wait_until(lambda: feed.listening, "the feed listening")
-    return signed_in.get("/").get_data(as_text=True)
+    return answered_in_full(app, signed_in, "/").get_data(as_text=True)
 
 
 def test_a_reloaded_page_is_answered_before_the_account_is_loaded(app, signed_in, warm_page, full_path_refused):
@@ -208,11 +209,7 @@ def test_a_remembered_page_expires_when_its_chart_moves_on(app, signed_in, monke
     rendered = []
     real_shell = views.wallet_page_shell
     monkeypatch.setattr(views, "wallet_page_shell", lambda *args, **kwargs: rendered.append(1) or real_shell(*args, **kwargs))
-    feed = app.extensions.get("dashboard_change_feed")
-    signed_in.get("/")
-    if feed is not None:
-        wait_until(lambda: feed.listening, "the feed listening")
-    signed_in.get("/")  # read while the cache stores: remembered
+    answered_in_full(app, signed_in, "/")
     rendered.clear()
     signed_in.get("/")
     assert rendered == []  # from memory
