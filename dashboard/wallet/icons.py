@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 
 ICON_FOLDER = "icons/currencies"
 FALLBACK = "generic"
+EXTENSION = "dashboard_currency_icons"
+# Distinct (mount point, currency) pairs remembered per app before the memo starts afresh.
+MEMO_SIZE = 1024
 
 
 @functools.cache
@@ -18,9 +21,17 @@ def _codes_with_icons(folder: str) -> frozenset[str]:
 
 
 def currency_icon(code: str) -> str:
-    """The URL of code's icon."""
-    name = code if code in _codes_with_icons(current_app.static_folder) else FALLBACK
-    return url_for("static", filename=f"{ICON_FOLDER}/{name}.svg")
+    """The URL of code's icon: built once per mount point, since every row of the wallet, drawn
+    again whenever a rate moves, asks for one."""
+    urls = current_app.extensions.setdefault(EXTENSION, {})
+    key = (request.script_root, code)
+    url = urls.get(key)
+    if url is None:
+        if len(urls) >= MEMO_SIZE:
+            urls.clear()
+        name = code if code in _codes_with_icons(current_app.static_folder) else FALLBACK
+        url = urls[key] = url_for("static", filename=f"{ICON_FOLDER}/{name}.svg")
+    return url
 
 
 def init_app(app) -> None:
