@@ -3,6 +3,7 @@ server-drawn SVG of templates/wallet/_charts.html; computed once per figures, ac
 latest period boundary and discreet switch."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -101,7 +102,7 @@ def _history(history: History, *, locale: str, zone: str, discreet: bool) -> dic
         return format_date(moment.astimezone(tz), "medium", locale=locale)
 
     values = [point.jpy for point in history.points]
-    xy = line_points(values, width=WIDTH, height=HEIGHT)
+    line = _line(history)
     low = min(range(len(values)), key=lambda i: values[i])
     high = max(range(len(values)), key=lambda i: values[i])
 
@@ -111,28 +112,74 @@ def _history(history: History, *, locale: str, zone: str, discreet: bool) -> dic
             return "—" if index is None else number(index, 1, locale=locale)
         return "¥ " + present_jpy(values[position], locale)
 
-    rows = [
-        {
+    def row(position: int) -> dict:
+        return {
             "when": _("Now") if position == len(values) - 1 else when(history.points[position].t),
             "jpy": HIDDEN if discreet else "¥ " + present_jpy(values[position], locale),
             "index": "—" if history.index[position] is None else number(history.index[position], 1, locale=locale),
         }
-        for position in sample_indices(len(values), TABLE_ROWS)
-    ]
+
+    # Every row but now's is a past point, which only a new period changes: made once per past,
+    # language, zone and switch (and the past's indices, which move only while now is their base).
+    positions = sample_indices(len(values), TABLE_ROWS)
+    past_positions = positions[:-1]
+    past = history.past
+    past_rows = past.derived(
+        ("table rows", locale, zone, discreet, tuple(history.index[p] for p in past_positions)),
+        lambda: tuple(row(position) for position in past_positions),
+    )
+    start = past.derived(("start", locale, zone), lambda: when(history.points[0].t)) if past.points else when(history.points[0].t)
     return {
-        "polyline": " ".join(f"{x},{y}" for x, y in xy),
-        "single": len(xy) == 1,
-        "first_xy": xy[0],
+        "polyline": line.polyline,
+        "single": len(line.xy) == 1,
+        "first_xy": line.xy[0],
         "top": figure(high), "bottom": figure(low),
-        "start": when(history.points[0].t), "end": _("Now"),
+        "start": start, "end": _("Now"),
         "summary": _("From %(start)s to %(end)s, highest %(high)s on %(high_when)s, lowest %(low)s on %(low_when)s.",
                      start=figure(0), end=figure(len(values) - 1),
                      high=figure(high), high_when=_when_or_now(history, high, when),
                      low=figure(low), low_when=_when_or_now(history, low, when)),
         "complete": history.complete,
-        "rows": rows,
+        "rows": [*past_rows, row(positions[-1])],
         "scale_is_index": discreet,
     }
+
+
+@dataclass(frozen=True)
+class _Line:
+    xy: list[tuple[Decimal, Decimal]]
+    polyline: str
+
+
+def _polyline(xy) -> str:
+    return " ".join(f"{x},{y}" for x, y in xy)
+
+
+def _line(history: History) -> _Line:
+    """The history line on the chart's viewBox. Its past points move only when the scale does:
+    while now lies within the past's lowest and highest values (nearly every rate tick), the
+    past's points are reused and only now's is placed, on that same scale."""
+    values = [point.jpy for point in history.points]
+    past = history.past
+    if not past.points:
+        xy = line_points(values, width=WIDTH, height=HEIGHT)
+        return _Line(xy, _polyline(xy))
+    past_values = values[:-1]
+
+    def past_line():
+        # The past's points as they lie with one more point after them (any value within the
+        # past's range: the first one), which keeps both the spacing and the scale.
+        xy = line_points([*past_values, past_values[0]], width=WIDTH, height=HEIGHT)[:-1]
+        return min(past_values), max(past_values), xy, _polyline(xy)
+
+    low, high, past_xy, past_polyline = past.derived(("line", WIDTH, HEIGHT), past_line)
+    now = values[-1]
+    if not low <= now <= high:
+        xy = line_points(values, width=WIDTH, height=HEIGHT)
+        return _Line(xy, _polyline(xy))
+    # Now on the past's scale: the last point of any line with the same ends, at the right edge.
+    last = line_points([low, high, now], width=WIDTH, height=HEIGHT)[-1]
+    return _Line([*past_xy, last], f"{past_polyline} {last[0]},{last[1]}")
 
 
 def _when_or_now(history: History, position: int, when) -> str:
