@@ -34,6 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.check_production_safety(app.config)
     config_module.check_display_zone(app.config)
     config_module.check_browser_language(app.config)
+    # Innermost, so that it sees the request as ProxyFix (if any) hands it to Flask.
+    from dashboard.wallet.unchanged_refresh import NotModifiedBeforeFlask
+
+    app.wsgi_app = NotModifiedBeforeFlask(app, app.wsgi_app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -77,7 +77,7 @@ class LoginSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # Written at most once a minute (signed_in.py), so the idle limit holds on the server
+    # Written at most once per signed_in.touch_interval (5 minutes of a 30-minute idle limit), so the idle limit holds on the server
     # without a write on every request. Device and address are for the Security page only.
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")

@@ -29,6 +29,13 @@ EVERY_RESPONSE = (
 )
 
 
+def response_headers(config) -> tuple[tuple[str, str], ...]:
+    """The headers every answer carries under this configuration (HSTS only over HTTPS)."""
+    if config.get("HSTS"):
+        return (*EVERY_RESPONSE, ("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    return EVERY_RESPONSE
+
+
 def init_app(app) -> None:
     # Flask's defaults exist already (SameSite=None), so these are set, not defaulted.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -37,9 +44,7 @@ def init_app(app) -> None:
     app.config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     app.config["REMEMBER_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", False)
 
-    always = list(EVERY_RESPONSE)
-    if app.config.get("HSTS"):
-        always.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    always = response_headers(app.config)
 
     @app.after_request
     def add_security_headers(response):

@@ -118,7 +118,11 @@ class NoCache:
 
 
 def current() -> ReadCache | NoCache:
-    return current_app.extensions["dashboard_read_cache"]
+    return of(current_app)
+
+
+def of(app: Flask) -> ReadCache | NoCache:
+    return app.extensions["dashboard_read_cache"]
 
 
 _WRITE_TARGET = re.compile(r'\s*(?:insert\s+into|update|delete\s+from|truncate(?:\s+table)?)\s+"?(\w+)"?', re.IGNORECASE)

@@ -46,6 +46,17 @@ class MemoisedCookieSessionInterface(SecureCookieSessionInterface):
         return self.session_class(_fresh_copy(contents))
 
 
+    def remembered(self, app, value: str | None) -> dict | None:
+        """The contents this exact cookie was verified to hold, while within its age; None when it
+        was never verified here (nothing is verified now). Shared: never modify what it returns."""
+        if not value or not self._enabled or not app.secret_key:
+            return None
+        with self._lock:
+            known = self._verified.get(value)
+        if known is None or time.time() - known[1] > app.permanent_session_lifetime.total_seconds():
+            return None
+        return known[0]
+
     def save_session(self, app, session, response):
         # A session this request did not change sends no cookie; Flask's own method still reads
         # seven cookie settings to find that out. Only its Vary header is left to add.

@@ -20,6 +20,13 @@ the same memoised page with this browser's CSRF token (page_memo.py) — while
 Anything else (no entry, another ETag, a weak or listed If-None-Match, a query string or a
 flashed message on the page) takes the full path, which decides exactly as before. With the
 read cache off nothing is ever remembered.
+
+The 304 itself, the answer to nearly every refresh, is given earlier still, by a WSGI
+middleware in front of Flask (NotModifiedBeforeFlask): a 304 needs no session to open or save,
+no hook and no response object, and those were most of its cost. It makes the same decision
+from the same inputs (the session's contents are the ones its cookie was verified to hold,
+session_cookie.py) and sends the headers Flask's 304 carries; whatever it cannot decide, Flask
+decides.
 """
 from __future__ import annotations
 
@@ -30,7 +37,9 @@ from datetime import UTC, datetime
 
 from cachetools import LRUCache
 from flask import Flask, current_app, g, request, session
+from werkzeug.http import parse_cookie
 
+from dashboard import security
 from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
 from dashboard.models import LoginSession
 from dashboard.read_path import read_cache, signed_in
@@ -74,11 +83,10 @@ class UnchangedRefreshes:
             return self._answered.get(key)
 
 
-def _key(endpoint: str, token: str) -> tuple:
+def _key(endpoint: str, token: str, environ: dict, cookies) -> tuple:
     # Everything besides the account that the language of the answer, hence its ETag, depends on
     # (the account's own language choice is in its session row).
     # Read from the WSGI environment as sent: building request.host_url cost a fifth of this path.
-    cookies, environ = request.cookies, request.environ
     return (endpoint, token, environ.get("HTTP_ACCEPT_LANGUAGE"), cookies.get(LANGUAGE_COOKIE), cookies.get(PROMPT_COOKIE),
             environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME"))
 
@@ -104,15 +112,26 @@ def _remember(endpoint: str, if_none_match: str | None, figures: WalletFigures, 
     config = current_app.config
     now = signed_in.now()
     valid_until = min(
-        last_seen_at + signed_in.TOUCH_INTERVAL,
+        last_seen_at + signed_in.touch_interval(config),
         signed_in.session_ends_at(created_at, last_seen_at, config),
         figures_unchanged_until(rows, now=now, max_age=config["RATE_MAX_AGE"]),
         changes_at,
     )
     if valid_until > now:
-        refreshes.remember(_key(endpoint, token), Answered(if_none_match, weakref.ref(figures), body_key,
+        refreshes.remember(_key(endpoint, token, request.environ, request.cookies), Answered(if_none_match, weakref.ref(figures), body_key,
                                                            LoginSession.hash_token(token), session_row, account[0], rows,
                                                            valid_until))
+
+
+def _recall(app: Flask, endpoint: str, token: str, environ: dict, cookies, if_none_match: str | None) -> Answered | None:
+    """The remembered answer for this request, if it still holds; None sends it down the full path."""
+    answered = app.extensions[EXTENSION].recall(_key(endpoint, token, environ, cookies))
+    # Only the two forms the page sends: the ETag exactly, or none (any other form: full path).
+    if (answered is None or if_none_match not in (None, answered.if_none_match) or signed_in.now() >= answered.valid_until
+            or not read_cache.of(app).still_holds(answered.token_hash, answered.session_row, answered.account_id,
+                                                  answered.wallet_rows)):
+        return None
+    return answered
 
 
 def answer_if_unchanged():
@@ -120,16 +139,13 @@ def answer_if_unchanged():
     endpoint = request.endpoint
     if endpoint not in (BALANCE, PAGE) or request.method != "GET":
         return None
-    refreshes = current_app.extensions.get(EXTENSION)
-    token = session.get(SESSION_USER_KEY) if refreshes is not None else None
+    app = current_app._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap)
+    token = session.get(SESSION_USER_KEY) if EXTENSION in app.extensions else None
     if not token or (endpoint == PAGE and (request.query_string or "_flashes" in session)):
         return None
-    answered = refreshes.recall(_key(endpoint, token))
-    # Only the two forms the page sends: the ETag exactly, or none (any other form: full path).
     if_none_match = request.headers.get("If-None-Match") if endpoint == BALANCE else None
-    if (answered is None or if_none_match not in (None, answered.if_none_match) or signed_in.now() >= answered.valid_until
-            or not read_cache.current().still_holds(answered.token_hash, answered.session_row, answered.account_id,
-                                                    answered.wallet_rows)):
+    answered = _recall(app, endpoint, token, request.environ, request.cookies, if_none_match)
+    if answered is None:
         return None
     if if_none_match:
         return not_modified(answered.if_none_match)
@@ -137,7 +153,7 @@ def answer_if_unchanged():
     body = None if figures is None else figures.kept(answered.body_key)
     if body is None:  # the figures' memo let it go: made again by the full path
         return None
-    return current_app.response_class(with_csrf_token(body)) if endpoint == PAGE else full_answer(body, answered.if_none_match)
+    return app.response_class(with_csrf_token(body)) if endpoint == PAGE else full_answer(body, answered.if_none_match)
 
 
 def not_modified(quoted_etag: str):
@@ -146,6 +162,57 @@ def not_modified(quoted_etag: str):
 
 def full_answer(body: str, quoted_etag: str):
     return current_app.response_class(body, mimetype="application/json", headers={"ETag": quoted_etag})
+
+
+class NotModifiedBeforeFlask:
+    """WSGI middleware: the 304 of an unchanged refresh, given before Flask makes a request.
+
+    It answers only what answer_if_unchanged would answer 304, decided by the same _recall from
+    the same inputs: a GET of /api/balance with no query string, naming the remembered ETag
+    exactly, from a session cookie that session_cookie.py has verified before (its contents,
+    still within their age). Its headers are those Flask's 304 carries: the ETag, the security
+    headers (security.response_headers), Cache-Control and Vary. Anything else, including a
+    session Flask would send a cookie for (permanent, or Flask-Login's remember flag) and any
+    error here, goes on to Flask, which decides as before. Installed innermost, under ProxyFix,
+    so the address and scheme it keys on are the ones Flask sees."""
+
+    STATUS = "304 NOT MODIFIED"  # as Werkzeug writes it
+
+    def __init__(self, app: Flask, wsgi_app):
+        self._app = app
+        self._wsgi_app = wsgi_app
+        self._path = None      # /api/balance's path and the 304's fixed headers: made on first use,
+        self._headers = None   # once the app is configured and its blueprints are registered
+
+    def __call__(self, environ, start_response):
+        try:
+            etag = self._unchanged(environ)
+        except Exception:  # noqa: BLE001 (Flask decides, with its own error handling, and logs it)
+            etag = None
+        if etag is None:
+            return self._wsgi_app(environ, start_response)
+        start_response(self.STATUS, [("ETag", etag), *self._headers])
+        return []
+
+    def _unchanged(self, environ) -> str | None:
+        """The quoted ETag to answer 304 with, or None."""
+        app = self._app
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if (not if_none_match or environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
+                or EXTENSION not in app.extensions or app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")):
+            return None
+        if self._path is None:
+            self._path = app.url_map.bind("localhost").build(BALANCE)
+            # The 304 Flask sends: after_request's security headers, then the session's Vary.
+            self._headers = (*security.response_headers(app.config), ("Cache-Control", "no-store"), ("Vary", "Cookie"))
+        if environ.get("PATH_INFO") != self._path:
+            return None
+        cookies = parse_cookie(environ.get("HTTP_COOKIE"))
+        contents = app.session_interface.remembered(app, cookies.get(app.config["SESSION_COOKIE_NAME"]))
+        if not contents or contents.get("_permanent") or "_remember" in contents or not contents.get(SESSION_USER_KEY):
+            return None
+        answered = _recall(app, BALANCE, contents[SESSION_USER_KEY], environ, cookies, if_none_match)
+        return None if answered is None else answered.if_none_match
 
 
 def init_app(app: Flask) -> None:

@@ -192,6 +192,28 @@ def test_limits_come_from_configuration(app, client, demo, monkeypatch):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.parametrize("app_config", [{"SESSION_IDLE_MINUTES": 5, "SESSION_MAX_HOURS": 1}])
+def test_a_request_a_minute_keeps_a_short_idle_limit_from_ending_the_session(app, client, demo, monkeypatch):
+    # "Last seen" is written once per sixth of the idle limit (50 s here), so activity every
+    # minute is always seen within the limit.
+    from dashboard.read_path import signed_in
+
+    assert signed_in.touch_interval(app.config) == timedelta(seconds=50)
+    sign_in(client)
+    start = signed_in.now()
+    for minute in range(1, 12):
+        monkeypatch.setattr(signed_in, "now", lambda minute=minute: start + timedelta(minutes=minute))
+        assert client.get("/").status_code == 200, minute
+    monkeypatch.setattr(signed_in, "now", lambda: start + timedelta(minutes=11 + 5))
+    assert client.get("/").status_code == 302
+
+
+def test_the_default_touch_interval_is_five_minutes(app):
+    from dashboard.read_path import signed_in
+
+    assert signed_in.touch_interval(app.config) == timedelta(minutes=5)
+
+
 @pytest.mark.parametrize("value", ["0", "-5", "ten", "３０", " 30"])
 def test_bad_session_limit_settings_stop_the_start(monkeypatch, value):
     from dashboard.config import ConfigurationError, from_environment

@@ -128,8 +128,8 @@ def test_a_session_ended_elsewhere_is_refused(app, signed_in, warm):
     wait_until(lambda: refresh(signed_in, warm).status_code == 401, "the sign-out seen")
 
 
-def test_last_seen_is_still_written_once_a_minute(app, signed_in, warm, monkeypatch):
-    later = datetime.now(UTC) + signed_in_module.TOUCH_INTERVAL + timedelta(seconds=1)
+def test_last_seen_is_still_written_once_per_touch_interval(app, signed_in, warm, monkeypatch):
+    later = datetime.now(UTC) + signed_in_module.touch_interval(app.config) + timedelta(seconds=1)
     monkeypatch.setattr(signed_in_module, "now", lambda: later)
     assert refresh(signed_in, warm).status_code == 304  # by the full path, which writes "last seen"
     with app.app_context():
@@ -244,3 +244,119 @@ def test_a_remembered_answer_keeps_no_body_alive(app, signed_in, warm):
     assert refresh(signed_in, warm).status_code == 304
     again = signed_in.get("/api/balance")
     assert again.status_code == 200 and again.headers["ETag"] == warm
+
+
+# The 304 given in front of Flask (unchanged_refresh.NotModifiedBeforeFlask).
+
+@pytest.fixture
+def flask_requests(app):
+    """How many requests reached Flask (its request_started signal)."""
+    from flask import request_started
+
+    seen = []
+
+    def count(sender, **extra):
+        seen.append(1)
+
+    request_started.connect(count, app)
+    yield seen
+    request_started.disconnect(count, app)
+
+
+def test_an_unchanged_refresh_is_answered_in_front_of_flask_as_flask_would(app, signed_in, warm, flask_requests, monkeypatch):
+    with count_queries(app) as statements:
+        before_flask = refresh(signed_in, warm)
+    assert before_flask.status_code == 304 and before_flask.get_data() == b""
+    assert flask_requests == [] and statements == []
+    # The same request answered by Flask (its first hook): the very same status and headers.
+    monkeypatch.setattr(unchanged_refresh.NotModifiedBeforeFlask, "_unchanged", lambda self, environ: None)
+    by_flask = refresh(signed_in, warm)
+    assert flask_requests == [1]
+    assert by_flask.status == before_flask.status
+    assert list(by_flask.headers.items()) == list(before_flask.headers.items())
+
+
+@pytest.mark.parametrize("app_config", [{"HSTS": True}])
+def test_the_304_in_front_of_flask_carries_hsts_when_flask_would(app, signed_in, warm, flask_requests):
+    answer = refresh(signed_in, warm)
+    assert answer.status_code == 304 and flask_requests == []
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("sent", [
+    {"path": "/api/balance?x=1"},
+    {"method": "HEAD"},
+    {"path": "/api/balance/"},
+    {"headers": {"Accept-Language": "en"}},        # another language input: another key
+    {"cookie": ("lang", "en")},
+    {"etag": '"0000"'},
+    {"etag": "W/{}"},
+    {"etag": "*"},
+    {"etag": '"' * 5000},
+])
+def test_whatever_differs_is_decided_by_flask(app, signed_in, warm, flask_requests, sent):
+    if "cookie" in sent:
+        signed_in.set_cookie(*sent["cookie"])
+    etag = sent.get("etag", "{}").format(warm)
+    answer = signed_in.open(sent.get("path", "/api/balance"), method=sent.get("method", "GET"),
+                            headers={"If-None-Match": etag, **sent.get("headers", {})})
+    assert flask_requests == [1]
+    assert answer.status_code in (200, 304, 404)
+
+
+@pytest.mark.parametrize("cookie", ["", "garbage", "session=", "session=not.a.signed.cookie", ";;;=;", "session=" + "a" * 5000])
+def test_a_bad_or_unknown_session_cookie_is_decided_by_flask(app, warm, flask_requests, cookie):
+    stranger = app.test_client()
+    answer = stranger.get("/api/balance", headers={"If-None-Match": warm, "Cookie": cookie})
+    assert flask_requests == [1] and answer.status_code == 401
+
+
+def test_a_tampered_copy_of_a_known_cookie_is_refused_by_flask(app, signed_in, warm, flask_requests):
+    value = signed_in.get_cookie("session").value
+    tampered = value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    answer = app.test_client().get("/api/balance", headers={"If-None-Match": warm, "Cookie": f"session={tampered}"})
+    assert flask_requests == [1] and answer.status_code == 401
+
+
+def test_a_session_flask_would_send_a_cookie_for_is_decided_by_flask(app, signed_in, warm, flask_requests):
+    # A permanent session is sent again with every answer (SESSION_REFRESH_EACH_REQUEST): a 304
+    # in front of Flask would drop that cookie, so Flask answers each time.
+    with signed_in.session_transaction() as session:
+        session.permanent = True
+    etag = answered_in_full(app, signed_in, "/api/balance").headers["ETag"]
+    flask_requests.clear()
+    for _ in range(2):
+        answer = refresh(signed_in, etag)
+        assert answer.status_code == 304 and "Set-Cookie" in answer.headers
+    assert flask_requests == [1, 1]
+
+
+def test_an_error_while_deciding_in_front_of_flask_leaves_the_answer_to_flask(app, signed_in, warm, flask_requests, monkeypatch):
+    def broken(header):
+        raise RuntimeError("cookie parser broke")
+
+    monkeypatch.setattr(unchanged_refresh, "parse_cookie", broken)
+    answer = refresh(signed_in, warm)
+    assert answer.status_code == 304 and flask_requests == [1]
+
+
+def test_a_change_is_seen_in_front_of_flask_too(app, signed_in, warm, flask_requests):
+    assert refresh(signed_in, warm).status_code == 304 and flask_requests == []
+    assert signed_in.post("/api/preferences", json={"show_in_header": False}).status_code == 200
+    changed = refresh(signed_in, warm)
+    assert changed.status_code == 200 and changed.headers["ETag"] != warm
+
+
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}])
+def test_behind_a_proxy_the_forwarded_scheme_is_part_of_the_decision(app, signed_in, flask_requests):
+    # In front of Flask but behind ProxyFix: it keys on the scheme Flask would see.
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    signed_in.get("/api/balance", headers=https)
+    wait_until(lambda: app.extensions.get("dashboard_change_feed") is None or app.extensions["dashboard_change_feed"].listening,
+               "the feed listening")
+    etag = signed_in.get("/api/balance", headers=https).headers["ETag"]
+    flask_requests.clear()
+    assert signed_in.get("/api/balance", headers={**https, "If-None-Match": etag}).status_code == 304
+    assert flask_requests == []
+    assert signed_in.get("/api/balance", headers={"X-Forwarded-Proto": "http", "If-None-Match": etag}).status_code == 304
+    assert flask_requests == [1]
