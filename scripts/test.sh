@@ -26,5 +26,5 @@ fi
 "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
 "$VENV/bin/ruff" check --no-cache --quiet .
 
-# Two workers: the suite waits on PostgreSQL, Chromium and subprocesses as much as it computes.
-exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# Three workers on two cores: the suite waits on PostgreSQL, Chromium and subprocesses a third of the time.
+exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-3}" "$@"

@@ -1,0 +1,104 @@
+"""What a rate tick costs a worker: the CPU time of the first answer after every rate moved
+(the figures, and for the page its charts and HTML, made again) against the next one (answered
+from memory), in this process, for /api/balance and the wallet page, on the SQLite demo.
+
+With rates moving five times a second, each worker pays the first kind five times a second per
+open account; this is the figure that decides how close "rates moving" stays to steady.
+
+Run: python -m bench.tick_cost [--ticks 60]    (about 20 seconds)
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from . import sqlite_site
+from .signin import csrf_token
+from .ticker import STEPS, _plain
+
+
+def _tick(connection: sqlite3.Connection, step: Decimal) -> None:
+    """Every rate but the yen's moved by step in one transaction, as bench/ticker.py moves them."""
+    as_of = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rates = connection.execute("SELECT currency_code, jpy_rate FROM rates WHERE currency_code <> 'jpy'").fetchall()
+    for code, rate in rates:
+        moved = _plain((Decimal(str(rate)) * step).quantize(Decimal("0.000001")))
+        connection.execute("UPDATE rates SET jpy_rate = ?, as_of = ? WHERE currency_code = ?", (moved, as_of, code))
+    connection.commit()
+
+
+def _environ(path: str, cookie: str) -> dict:
+    return {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "", "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "HTTP_HOST": "localhost", "HTTP_COOKIE": cookie, "REMOTE_ADDR": "127.0.0.1",
+    }
+
+
+def _cpu_ms(app, environ: dict) -> float:
+    statuses = []
+    started = time.process_time()
+    body = app(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    b"".join(body)
+    body.close()
+    spent = (time.process_time() - started) * 1000
+    if not statuses or not statuses[0].startswith("200"):
+        raise RuntimeError(f"{environ['PATH_INFO']} answered {statuses}")
+    return spent
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.tick_cost", description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=60, help="ticks per path (default 60)")
+    args = parser.parse_args(argv)
+    if args.ticks < 1:
+        parser.error("--ticks must be at least 1")
+
+    path = sqlite_site.prepare()
+    try:
+        _measure(path, args.ticks)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _measure(path, ticks: int) -> None:
+    os.environ.update(sqlite_site.environment_for(path))
+    from dashboard import create_app
+
+    app = create_app()
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    answer = client.post("/login", data={"email": sqlite_site.DEMO_EMAIL, "password": sqlite_site.DEMO_PASSWORD,
+                                         "csrf_token": csrf_token(page)})
+    if answer.status_code != 302:
+        raise SystemExit(f"sign-in answered {answer.status_code}")
+    client.get("/")
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())  # noqa: SLF001 (the test client's jar)
+
+    writer = sqlite3.connect(path, timeout=10)
+    print(f"CPU ms per answer in this process, median of {ticks} ticks (SQLite demo, {path})")
+    print(f"  {'':<22}{'after a tick':>14}{'unchanged':>12}{'ratio':>8}")
+    for label, url in (("GET /api/balance", "/api/balance"), ("GET / (wallet page)", "/")):
+        environ = _environ(url, cookie)
+        _cpu_ms(app, environ)
+        after_tick, unchanged = [], []
+        for number in range(ticks):
+            _tick(writer, STEPS[number % 2])
+            after_tick.append(_cpu_ms(app, environ))
+            unchanged.append(_cpu_ms(app, environ))
+        first, again = statistics.median(after_tick), statistics.median(unchanged)
+        print(f"  {label:<22}{first:>14.2f}{again:>12.2f}{first / again:>7.1f}×")
+    writer.close()
+
+
+if __name__ == "__main__":
+    main()
