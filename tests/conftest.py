@@ -102,6 +102,9 @@ def make_app(url: str, **extra):
         "RATELIMIT_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "en",
         "SERVER_NAME": None,
+        # One round of PBKDF2 instead of scrypt: thousands of sign-ins, not a fifth of a second each
+        # (tests/accounts/test_password_hashing.py checks that a real app hashes with scrypt).
+        "TEST_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
     }
     config.update(extra)
     return create_app(config)

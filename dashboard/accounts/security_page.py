@@ -9,14 +9,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import update
-from werkzeug.security import generate_password_hash
 
 from dashboard.accounts import authenticator, passkeys
 from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
 from dashboard.accounts.sessions import end_other_sessions, sessions_of
 from dashboard.core.language_choice import format_moment
 from dashboard.extensions import db
-from dashboard.models import Account, LoginSession
+from dashboard.models import Account, LoginSession, hash_password
 
 bp = Blueprint("security", __name__, url_prefix="/security")
 
@@ -180,7 +179,7 @@ def change_password():
     if not _password_is_right(form.current_password.data):
         form.current_password.errors = [_("Incorrect password.")]
         return _page(400, password_form=form)
-    db.session.execute(update(Account).where(Account.id == current_user.id).values(password_hash=generate_password_hash(form.new_password.data)))
+    db.session.execute(update(Account).where(Account.id == current_user.id).values(password_hash=hash_password(form.new_password.data)))
     db.session.commit()
     _end_others()
     flash(_("Password changed. Every other browser has been signed out."))
