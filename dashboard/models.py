@@ -39,7 +39,6 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-
 def hash_password(password: str) -> str:
     """werkzeug's scrypt hash of password (its default method and cost). Only a test app
     (TESTING) may name a cheaper method in TEST_PASSWORD_HASH_METHOD: the suite creates and signs
@@ -48,6 +47,7 @@ def hash_password(password: str) -> str:
     if has_app_context() and current_app.config.get("TESTING"):
         method = current_app.config.get("TEST_PASSWORD_HASH_METHOD") or method
     return generate_password_hash(password, method=method)
+
 
 class Account(UserMixin, db.Model):
     __tablename__ = "accounts"
@@ -88,8 +88,9 @@ class LoginSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # Written at most once per signed_in.touch_interval (5 minutes of a 30-minute idle limit), so the idle limit holds on the server
-    # without a write on every request. Device and address are for the Security page only.
+    # Written at most once per signed_in.touch_interval (5 minutes of a 30-minute idle limit),
+    # so the idle limit holds on the server without a write on every request. Device and
+    # address are for the Security page only.
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
     address: Mapped[str] = mapped_column(String(45), default="", server_default="")

@@ -27,15 +27,11 @@ class MemoisedCookieSessionInterface(SecureCookieSessionInterface):
         value = request.cookies.get(self.get_cookie_name(app))
         if not value or not app.secret_key:
             return super().open_session(app, request)
-        max_age = app.permanent_session_lifetime.total_seconds()
-        if self._enabled:
-            with self._lock:
-                known = self._verified.get(value)
-            if known is not None:
-                contents, signed_at = known
-                if time.time() - signed_at <= max_age:
-                    return self.session_class(_fresh_copy(contents))
+        contents = self.remembered(app, value)
+        if contents is not None:
+            return self.session_class(_fresh_copy(contents))
         serializer = self.get_signing_serializer(app)
+        max_age = app.permanent_session_lifetime.total_seconds()
         try:
             contents, signed_at = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
         except BadSignature:  # includes an expired signature, as Flask's own
@@ -45,10 +41,10 @@ class MemoisedCookieSessionInterface(SecureCookieSessionInterface):
                 self._verified[value] = (contents, signed_at.timestamp())
         return self.session_class(_fresh_copy(contents))
 
-
     def remembered(self, app, value: str | None) -> dict | None:
-        """The contents this exact cookie was verified to hold, while within its age; None when it
-        was never verified here (nothing is verified now). Shared: never modify what it returns."""
+        """The contents this exact cookie was verified to hold, while within its age (as Flask
+        checks it); None when it was never verified here (nothing is verified now). Shared: never
+        modify what it returns."""
         if not value or not self._enabled or not app.secret_key:
             return None
         with self._lock:
