@@ -1,9 +1,13 @@
 """Flask extensions, created unbound here and bound to an app in create_app."""
+import math
+import time
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from limits import RateLimitItem
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.orm import DeclarativeBase
@@ -46,6 +50,24 @@ class FailureCounters:
     @staticmethod
     def of(app) -> FixedWindowRateLimiter:
         return app.extensions["failure_counters"]
+
+    def retry_after(self, app, limit: RateLimitItem, buckets) -> int | None:
+        """Checked in order without counting: the seconds until the first bucket over the limit
+        lets attempts through again (at least 1), or None while none is, or counting is off."""
+        if not self.enabled(app):
+            return None
+        counters = self.of(app)
+        for bucket in buckets:
+            if not counters.test(limit, *bucket):
+                return max(1, math.ceil(counters.get_window_stats(limit, *bucket).reset_time - time.time()))
+        return None
+
+    def count(self, app, limit: RateLimitItem, buckets) -> None:
+        """One failure in each bucket (nothing while counting is off)."""
+        if self.enabled(app):
+            counters = self.of(app)
+            for bucket in buckets:
+                counters.hit(limit, *bucket)
 
 
 # Only sign-in and the signed API are throttled, each with its own rule.

@@ -12,8 +12,6 @@ store's error reaches errors.py, which answers 503: sign-in fails closed, never 
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 
 from flask import current_app, request
@@ -36,19 +34,11 @@ class Attempt:
 
     def refusal(self) -> Refusal | None:
         """Checked in order, so an address already refused never reaches the account's bucket."""
-        if not _enabled():
-            return None
-        for bucket in self.buckets:
-            if not _counters().test(_limit(), *_ids(bucket)):
-                stats = _counters().get_window_stats(_limit(), *_ids(bucket))
-                return Refusal(max(1, math.ceil(stats.reset_time - time.time())))
-        return None
+        seconds = failure_counters.retry_after(current_app, _limit(), [_ids(bucket) for bucket in self.buckets])
+        return None if seconds is None else Refusal(seconds)
 
     def failed(self) -> None:
-        if not _enabled():
-            return
-        for bucket in self.buckets:
-            _counters().hit(_limit(), *_ids(bucket))
+        failure_counters.count(current_app, _limit(), [_ids(bucket) for bucket in self.buckets])
 
 
 def attempt_for(email: str) -> Attempt:
@@ -65,17 +55,12 @@ def _enabled() -> bool:
     return failure_counters.enabled(current_app)
 
 
-def _counters():
-    return failure_counters.of(current_app)
-
-
 def _limit() -> RateLimitItem:
     return parse(current_app.config["LOGIN_LIMIT"])
 
 
 def _ids(bucket: str) -> tuple[str, ...]:
     return (current_app.config["RATELIMIT_KEY_PREFIX"], "sign-in", bucket)
-
 
 
 def address_attempt() -> Attempt:

@@ -7,9 +7,6 @@ count against nothing, so a program that signs correctly is never slowed down.
 """
 from __future__ import annotations
 
-import math
-import time
-
 from flask import current_app, request
 from limits import RateLimitItem, parse
 
@@ -32,22 +29,14 @@ def _buckets() -> tuple[tuple[str, ...], ...]:
 
 def refuse_when_over_the_limit():
     """Before the request: 429 with Retry-After when its address or its key is over the limit."""
-    if not failure_counters.enabled(current_app):
-        return None
-    counters, limit = failure_counters.of(current_app), _limit()
-    for bucket in _buckets():
-        if not counters.test(limit, *bucket):
-            reset = counters.get_window_stats(limit, *bucket).reset_time
-            return render_error(429, headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))})
-    return None
+    seconds = failure_counters.retry_after(current_app, _limit(), _buckets())
+    return None if seconds is None else render_error(429, headers={"Retry-After": str(seconds)})
 
 
 def count_failures(response):
     """After the request: a refusal of the signature or the address counts in both buckets."""
-    if refused(response) and failure_counters.enabled(current_app):
-        counters, limit = failure_counters.of(current_app), _limit()
-        for bucket in _buckets():
-            counters.hit(limit, *bucket)
+    if refused(response):
+        failure_counters.count(current_app, _limit(), _buckets())
     return response
 
 
