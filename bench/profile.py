@@ -65,10 +65,10 @@ def template_calls(app, client) -> dict[str, int]:
     return counts
 
 
-def signed_in_client(app, email: str):
+def signed_in_client(app, email: str, password: str = load.BENCH_PASSWORD):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    answer = client.post("/login", data={"email": email, "password": load.BENCH_PASSWORD, "csrf_token": csrf_token(page)})
+    answer = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(page)})
     if answer.status_code != 302:
         raise RuntimeError(f"sign-in as {email} answered {answer.status_code}")
     client.get("/")  # as a browser: the page puts the form's CSRF token in the session cookie once

@@ -20,7 +20,7 @@ from sqlalchemy import event
 
 from . import load
 from . import schema as bench_schema
-from .signin import csrf_token
+from .profile import signed_in_client
 
 PATHS = ("/api/balance", "/")
 
@@ -95,11 +95,7 @@ def count_queries(schema: str, email: str, password: str, *, cached: bool = Fals
         event.listen(engine, "connect", trace_connection)
         event.listen(engine, "before_cursor_execute", note_statement)
 
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    answer = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(page)})
-    if answer.status_code != 302:
-        raise RuntimeError(f"sign-in as {email} answered {answer.status_code}")
+    client = signed_in_client(app, email, password)
     for path in PATHS:  # warm: templates compiled, connection pooled
         client.get(path)
     if cached:

@@ -17,22 +17,10 @@ import sqlite3
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
-from decimal import Decimal
 
 from . import sqlite_site
-from .signin import csrf_token
-from .ticker import STEPS, _plain
-
-
-def _tick(connection: sqlite3.Connection, step: Decimal) -> None:
-    """Every rate but the yen's moved by step in one transaction, as bench/ticker.py moves them."""
-    as_of = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    rates = connection.execute("SELECT currency_code, jpy_rate FROM rates WHERE currency_code <> 'jpy'").fetchall()
-    for code, rate in rates:
-        moved = _plain((Decimal(str(rate)) * step).quantize(Decimal("0.000001")))
-        connection.execute("UPDATE rates SET jpy_rate = ?, as_of = ? WHERE currency_code = ?", (moved, as_of, code))
-    connection.commit()
+from .profile import signed_in_client
+from .ticker import STEPS, current_rates, write_tick
 
 
 def _environ(path: str, cookie: str) -> dict:
@@ -75,16 +63,11 @@ def _measure(path, ticks: int) -> None:
     from dashboard import create_app
 
     app = create_app()
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    answer = client.post("/login", data={"email": sqlite_site.DEMO_EMAIL, "password": sqlite_site.DEMO_PASSWORD,
-                                         "csrf_token": csrf_token(page)})
-    if answer.status_code != 302:
-        raise SystemExit(f"sign-in answered {answer.status_code}")
-    client.get("/")
+    client = signed_in_client(app, sqlite_site.DEMO_EMAIL, sqlite_site.DEMO_PASSWORD)
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())  # noqa: SLF001 (the test client's jar)
 
     writer = sqlite3.connect(path, timeout=10)
+    rates = current_rates(writer)
     print(f"CPU ms per answer in this process, median of {ticks} ticks (SQLite demo, {path})")
     print(f"  {'':<22}{'after a tick':>14}{'unchanged':>12}{'ratio':>8}")
     for label, url in (("GET /api/balance", "/api/balance"), ("GET / (wallet page)", "/")):
@@ -92,7 +75,7 @@ def _measure(path, ticks: int) -> None:
         _cpu_ms(app, environ)
         after_tick, unchanged = [], []
         for number in range(ticks):
-            _tick(writer, STEPS[number % 2])
+            write_tick(writer, rates, STEPS[number % 2], sqlite=True)
             after_tick.append(_cpu_ms(app, environ))
             unchanged.append(_cpu_ms(app, environ))
         first, again = statistics.median(after_tick), statistics.median(unchanged)

@@ -35,6 +35,28 @@ def _append_to_history(connection, code: str, rate: Decimal, moment: datetime) -
             (code, period, closes_at(moment, period), rate, moment))
 
 
+def current_rates(connection) -> dict[str, Decimal]:
+    """Every crypto-asset's JPY rate as stored, to be moved by write_tick."""
+    rows = connection.execute("SELECT currency_code, jpy_rate FROM rates WHERE currency_code <> 'jpy'").fetchall()
+    connection.commit()
+    return {code: Decimal(str(rate)) for code, rate in rows}
+
+
+def write_tick(connection, rates: dict[str, Decimal], step: Decimal, *, sqlite: bool, history: bool = False) -> None:
+    """One tick: every rate in `rates` moved by step (kept there too) and written in one transaction."""
+    marker = "?" if sqlite else "%s"
+    moment = datetime.now(UTC)
+    # As the app stores them: SQLite keeps exact decimals as text and times as naive UTC text.
+    as_of = moment.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment
+    for code in rates:
+        rates[code] = (rates[code] * step).quantize(Decimal("0.000001"))
+        value = _plain(rates[code]) if sqlite else rates[code]
+        connection.execute(f"UPDATE rates SET jpy_rate = {marker}, as_of = {marker} WHERE currency_code = {marker}", (value, as_of, code))
+        if history:
+            _append_to_history(connection, code, rates[code], moment)
+    connection.commit()
+
+
 @contextmanager
 def moving_rates(connect, *, sqlite: bool, per_second: int = TICKS_PER_SECOND, history: bool = False):
     """While the block runs, every rate changes `per_second` times a second. `connect()` gives a
@@ -45,27 +67,14 @@ def moving_rates(connect, *, sqlite: bool, per_second: int = TICKS_PER_SECOND, h
     stop = threading.Event()
     ticks = [0]
     errors: list[BaseException] = []
-    marker = "?" if sqlite else "%s"
 
     def tick_forever():
         try:
             connection = connect()
             try:
-                rates = connection.execute("SELECT currency_code, jpy_rate FROM rates WHERE currency_code <> 'jpy'").fetchall()
-                rates = {code: Decimal(str(rate)) for code, rate in rates}
-                connection.commit()
+                rates = current_rates(connection)
                 while not stop.wait(1 / per_second):
-                    step = STEPS[ticks[0] % 2]
-                    moment = datetime.now(UTC)
-                    # As the app stores them: SQLite keeps exact decimals as text and times as naive UTC text.
-                    as_of = moment.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment
-                    for code in rates:
-                        rates[code] = (rates[code] * step).quantize(Decimal("0.000001"))
-                        value = _plain(rates[code]) if sqlite else rates[code]
-                        connection.execute(f"UPDATE rates SET jpy_rate = {marker}, as_of = {marker} WHERE currency_code = {marker}", (value, as_of, code))
-                        if history:
-                            _append_to_history(connection, code, rates[code], moment)
-                    connection.commit()
+                    write_tick(connection, rates, STEPS[ticks[0] % 2], sqlite=sqlite, history=history)
                     ticks[0] += 1
             finally:
                 connection.close()
