@@ -29,6 +29,10 @@ EVERY_RESPONSE = (
 )
 
 
+# Balances are personal: never kept by shared caches or the back button's cache.
+NOT_STORED = ("Cache-Control", "no-store")
+
+
 def response_headers(config) -> tuple[tuple[str, str], ...]:
     """The headers every answer carries under this configuration (HSTS only over HTTPS)."""
     if config.get("HSTS"):
@@ -54,7 +58,6 @@ def init_app(app) -> None:
         for name, value in always:
             if name.lower() not in present:
                 headers.add(name, value)
-        # Balances are personal: never kept by shared caches or the back button's cache.
         if "cache-control" not in present and response.mimetype in ("text/html", "application/json"):
-            headers.add("Cache-Control", "no-store")
+            headers.add(*NOT_STORED)
         return response

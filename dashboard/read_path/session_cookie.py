@@ -63,12 +63,16 @@ class MemoisedCookieSessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+# What an answer that read the session adds, so no cache serves it to another browser.
+VARY_ON_COOKIE = ("Vary", "Cookie")
+
+
 def _vary_on_cookie(response) -> None:
     # As response.vary.add("Cookie"), without parsing a header that is usually not there yet.
     if "Vary" in response.headers:
         response.vary.add("Cookie")
     else:
-        response.headers["Vary"] = "Cookie"
+        response.headers.add(*VARY_ON_COOKIE)
 
 
 def _fresh_copy(contents: dict) -> dict:

@@ -102,7 +102,7 @@ def _history(history: History, *, locale: str, zone: str, discreet: bool) -> dic
         return format_date(moment.astimezone(tz), "medium", locale=locale)
 
     values = [point.jpy for point in history.points]
-    line = _line(history)
+    line = _line(history, values)
     low = min(range(len(values)), key=lambda i: values[i])
     high = max(range(len(values)), key=lambda i: values[i])
 
@@ -155,11 +155,11 @@ def _polyline(xy) -> str:
     return " ".join(f"{x},{y}" for x, y in xy)
 
 
-def _line(history: History) -> _Line:
-    """The history line on the chart's viewBox. Its past points move only when the scale does:
-    while now lies within the past's lowest and highest values (nearly every rate tick), the
-    past's points are reused and only now's is placed, on that same scale."""
-    values = [point.jpy for point in history.points]
+def _line(history: History, values: list[Decimal]) -> _Line:
+    """The history line on the chart's viewBox (values: the points' figures, now's last). Its
+    past points move only when the scale does: while now lies within the past's lowest and
+    highest values (nearly every rate tick), the past's points are reused and only now's is
+    placed, on that same scale."""
     past = history.past
     if not past.points:
         xy = line_points(values, width=WIDTH, height=HEIGHT)

@@ -42,7 +42,7 @@ from werkzeug.http import parse_cookie
 from dashboard import security
 from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
 from dashboard.models import LoginSession
-from dashboard.read_path import read_cache, signed_in
+from dashboard.read_path import read_cache, session_cookie, signed_in
 from dashboard.wallet.holdings import WalletFigures, figures_unchanged_until
 from dashboard.wallet.page_memo import with_csrf_token
 
@@ -118,9 +118,9 @@ def _remember(endpoint: str, if_none_match: str | None, figures: WalletFigures, 
         changes_at,
     )
     if valid_until > now:
-        refreshes.remember(_key(endpoint, token, request.environ, request.cookies), Answered(if_none_match, weakref.ref(figures), body_key,
-                                                           LoginSession.hash_token(token), session_row, account[0], rows,
-                                                           valid_until))
+        answered = Answered(if_none_match, weakref.ref(figures), body_key, LoginSession.hash_token(token),
+                            session_row, account[0], rows, valid_until)
+        refreshes.remember(_key(endpoint, token, request.environ, request.cookies), answered)
 
 
 def _recall(app: Flask, endpoint: str, token: str, environ: dict, cookies, if_none_match: str | None) -> Answered | None:
@@ -204,7 +204,7 @@ class NotModifiedBeforeFlask:
         if self._path is None:
             self._path = app.url_map.bind("localhost").build(BALANCE)
             # The 304 Flask sends: after_request's security headers, then the session's Vary.
-            self._headers = (*security.response_headers(app.config), ("Cache-Control", "no-store"), ("Vary", "Cookie"))
+            self._headers = (*security.response_headers(app.config), security.NOT_STORED, session_cookie.VARY_ON_COOKIE)
         if environ.get("PATH_INFO") != self._path:
             return None
         cookies = parse_cookie(environ.get("HTTP_COOKIE"))

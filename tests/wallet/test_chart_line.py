@@ -24,6 +24,10 @@ def history_of(past_values: list[Decimal], now: Decimal, past: PastPoints | None
     return History("1y", (*points, latest), (None,) * (len(points) + 1), past)
 
 
+def _line_of(history: History):
+    return charts._line(history, [point.jpy for point in history.points])  # noqa: SLF001 (the unit under test)
+
+
 def drawn_afresh(values: list[Decimal]) -> tuple[list, str]:
     xy = line_points(values, width=charts.WIDTH, height=charts.HEIGHT)
     return xy, " ".join(f"{x},{y}" for x, y in xy)
@@ -36,7 +40,7 @@ def test_the_line_is_the_one_drawn_afresh_whatever_now_is(past_values, nows):
     for now in nows:  # one past, several ticks: the kept points serve each of them
         history = history_of(past_values, now, past)
         past = history.past
-        line = charts._line(history)  # noqa: SLF001 (the unit under test)
+        line = _line_of(history)
         expected_xy, expected_polyline = drawn_afresh([*past_values, now])
         assert line.xy == expected_xy
         assert line.polyline == expected_polyline
@@ -45,7 +49,7 @@ def test_the_line_is_the_one_drawn_afresh_whatever_now_is(past_values, nows):
 def test_a_tick_within_the_past_range_places_only_now():
     past_values = [Decimal(v) for v in ("100", "250", "175", "90.5")]
     history = history_of(past_values, Decimal("120"))
-    charts._line(history)  # noqa: SLF001
+    _line_of(history)
     made = []  # the past's line is kept: asked for again, it is not made again
     history.past.derived(("line", charts.WIDTH, charts.HEIGHT), lambda: made.append(1))
     assert made == []
@@ -54,7 +58,7 @@ def test_a_tick_within_the_past_range_places_only_now():
 def test_a_new_high_or_low_draws_the_whole_line_again():
     past_values = [Decimal("100"), Decimal("200")]
     for now in (Decimal("99.99"), Decimal("200.01")):
-        line = charts._line(history_of(past_values, now))  # noqa: SLF001
+        line = _line_of(history_of(past_values, now))
         assert line.xy == drawn_afresh([*past_values, now])[0]
         # The past's points moved with the scale: the first is no longer where the kept ones put it.
-        assert line.xy[:2] != charts._line(history_of(past_values, Decimal(150))).xy[:2]  # noqa: SLF001
+        assert line.xy[:2] != _line_of(history_of(past_values, Decimal(150))).xy[:2]
