@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from cachetools import LRUCache
@@ -24,9 +22,8 @@ from dashboard.ledger.net_asset_history import (
     holding_steps,
     rate_steps,
 )
+from dashboard.wallet.derived import KeepsDerived
 from dashboard.wallet.presentation import HIDDEN, present_jpy
-
-T = TypeVar("T")
 
 
 class UnknownRange(ValueError):
@@ -34,7 +31,7 @@ class UnknownRange(ValueError):
 
 
 @dataclass(eq=False)
-class PastPoints:
+class PastPoints(KeepsDerived):
     """A range's points before now, and what is made from them alone (their indices, their
     /api/history rows per language, zone and discreet switch), each made once when first asked
     for: formatting a year of points was most of a request. Shared: never modify what it holds."""
@@ -47,13 +44,6 @@ class PastPoints:
     def __post_init__(self):
         self.base = first_non_zero(point.jpy for point in self.points)
         self.complete = all(point.complete for point in self.points)
-
-    def derived(self, key, make: Callable[[], T]) -> T:
-        """make()'s answer, kept under key: the caller's key names everything else it depends on."""
-        value = self._derived.get(key)
-        if value is None:  # two threads may both make it; they make the same thing
-            value = self._derived[key] = make()
-        return value
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
@@ -22,6 +21,7 @@ from dashboard.models import Balance, Currency, Rate
 from dashboard.read_path import read_cache
 from dashboard.read_path.signed_in import read_connection
 from dashboard.wallet.currency_names import currency_name
+from dashboard.wallet.derived import KeepsDerived
 from dashboard.wallet.presentation import conceal_amounts, present_balance
 
 # Built once, on the tables rather than the mapped classes: constructing a select() per request,
@@ -37,8 +37,6 @@ WALLET_QUERY = (
 )
 
 ZERO = Decimal(0)
-T = TypeVar("T")
-
 # (code, decimals, available, in use, JPY rate or None, rate's time or None)
 WalletRow = tuple[str, int, Decimal, Decimal, "Decimal | None", "datetime | None"]
 
@@ -81,23 +79,12 @@ _DOCUMENTS = LRUCache(maxsize=2048)
 
 
 @dataclass(eq=False)
-class WalletFigures:
+class WalletFigures(KeepsDerived):
     """One memoised wallet document, and what is made from it alone (its JSON, its table rows in
     HTML), each made once when first asked for."""
 
     document: dict
     _derived: dict = field(default_factory=dict)
-
-    def derived(self, key, make: Callable[[], T]) -> T:
-        """make()'s answer, kept under key: the caller's key names everything else it depends on."""
-        value = self._derived.get(key)
-        if value is None:  # two threads may both make it; they make the same thing
-            value = self._derived[key] = make()
-        return value
-
-    def kept(self, key):
-        """What derived() made under key, while it is still kept (else None)."""
-        return self._derived.get(key)
 
     def shown(self, discreet: bool) -> dict:
         """The document as the account may see it: without any amount in discreet mode."""
