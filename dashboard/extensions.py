@@ -51,23 +51,40 @@ class FailureCounters:
     def of(app) -> FixedWindowRateLimiter:
         return app.extensions["failure_counters"]
 
-    def retry_after(self, app, limit: RateLimitItem, buckets) -> int | None:
-        """Checked in order without counting: the seconds until the first bucket over the limit
-        lets attempts through again (at least 1), or None while none is, or counting is off."""
+    def begin(self, app, limit: RateLimitItem, buckets) -> int | None:
+        """One attempt counted in each bucket, in order, *before* it is checked: None when it may
+        go ahead (counted as a failure until `take_back`), or the seconds until the first bucket
+        over the limit lets attempts through again (refused, and then counted nowhere).
+
+        Counting first is what makes the limit hold under concurrent attempts. A check, then a
+        count once the attempt had failed, let every attempt that arrived during the slow part
+        (the password hash) through the same check; the store's increment is atomic, so of any
+        number of simultaneous attempts only the limit's number go ahead."""
         if not self.enabled(app):
             return None
         counters = self.of(app)
+        counted = []
         for bucket in buckets:
-            if not counters.test(limit, *bucket):
-                return max(1, math.ceil(counters.get_window_stats(limit, *bucket).reset_time - time.time()))
+            counted.append(bucket)
+            if not counters.hit(limit, *bucket):
+                seconds = self._seconds_left(counters, limit, bucket)
+                self._take_back(counters, limit, counted)
+                return seconds
         return None
 
-    def count(self, app, limit: RateLimitItem, buckets) -> None:
-        """One failure in each bucket (nothing while counting is off)."""
+    def take_back(self, app, limit: RateLimitItem, buckets) -> None:
+        """An attempt `begin` let through succeeded: it counts against nothing."""
         if self.enabled(app):
-            counters = self.of(app)
-            for bucket in buckets:
-                counters.hit(limit, *bucket)
+            self._take_back(self.of(app), limit, buckets)
+
+    @staticmethod
+    def _take_back(counters: FixedWindowRateLimiter, limit: RateLimitItem, buckets) -> None:
+        for bucket in buckets:
+            counters.storage.incr(limit.key_for(*bucket), limit.get_expiry(), amount=-1)
+
+    @staticmethod
+    def _seconds_left(counters: FixedWindowRateLimiter, limit: RateLimitItem, bucket) -> int:
+        return max(1, math.ceil(counters.get_window_stats(limit, *bucket).reset_time - time.time()))
 
 
 # Only sign-in and the signed API are throttled, each with its own rule.

@@ -1,8 +1,10 @@
-"""Helpers shared by tests that start the app in other processes."""
+"""Helpers shared by tests: the app in other processes, counted queries, requests sent at once."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import event
 
@@ -135,3 +137,43 @@ def wait_until(condition, what: str):
             return
         time.sleep(0.02)
     pytest.fail(f"not seen within {WAIT_SECONDS} s: {what}")
+
+
+def sent_at_once(monkeypatch, module, name: str, send, *, count: int, refused: int = 429) -> tuple[list[int], int]:
+    """`send(number)` called from `count` threads at once; it returns a status. Each request that
+    reaches `module.name` (the check a throttle guards) is held there until every request has
+    either reached it or been answered `refused`: the widest race there can be, made without
+    any timing. Returns the statuses and how many requests reached the check."""
+    lock, reached, refusals = threading.Lock(), [0], [0]
+    everyone_arrived = threading.Event()
+    guarded = getattr(module, name)
+
+    def settle():
+        if reached[0] + refusals[0] == count:
+            everyone_arrived.set()
+
+    def held(*args, **kwargs):
+        with lock:
+            reached[0] += 1
+            settle()
+        everyone_arrived.wait(timeout=10)
+        return guarded(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held)
+
+    def one(number: int) -> int:
+        status = send(number)
+        if status == refused:
+            with lock:
+                refusals[0] += 1
+                settle()
+        return status
+
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            statuses = list(pool.map(one, range(count)))
+    finally:
+        monkeypatch.setattr(module, name, guarded)
+    if not everyone_arrived.is_set():
+        raise AssertionError(f"only {reached[0]} reached {name} and {refusals[0]} were refused, of {count}")
+    return statuses, reached[0]

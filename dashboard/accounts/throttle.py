@@ -5,7 +5,9 @@
   as no cookie at all.
 - An attempt without one is limited per client address, then per account. An address already
   refused is refused before anything is looked at or counted against the account.
-- Only failures count; a successful sign-in counts against nothing.
+- Only failures count; a successful sign-in counts against nothing. An attempt is counted
+  before it is checked and taken back when it succeeds (extensions.FailureCounters.begin), so
+  attempts sent all at once cannot all pass a check made before any of them had failed.
 
 The counters live in the `limits` library's store (Redis in production). If it cannot be reached, the
 store's error reaches errors.py, which answers 503: sign-in fails closed, never open.
@@ -32,23 +34,28 @@ class Attempt:
 
     buckets: tuple[str, ...]
 
-    def refusal(self) -> Refusal | None:
-        """Checked in order, so an address already refused never reaches the account's bucket."""
-        seconds = failure_counters.retry_after(current_app, _limit(), [_ids(bucket) for bucket in self.buckets])
+    def begin(self) -> Refusal | None:
+        """Counted in each bucket in order, so an address already refused never reaches the
+        account's bucket; a refused attempt counts nowhere."""
+        seconds = failure_counters.begin(current_app, _limit(), self._ids())
         return None if seconds is None else Refusal(seconds)
 
-    def failed(self) -> None:
-        failure_counters.count(current_app, _limit(), [_ids(bucket) for bucket in self.buckets])
+    def succeeded(self) -> None:
+        failure_counters.take_back(current_app, _limit(), self._ids())
+
+    def _ids(self) -> list[tuple[str, ...]]:
+        return [_ids(bucket) for bucket in self.buckets]
 
 
-def attempt_for(email: str) -> Attempt:
-    """The buckets for an attempt on the account with this normalised email."""
+def begin_attempt(email: str) -> tuple[Attempt, Refusal | None]:
+    """An attempt on the account with this normalised email, begun (see Attempt.begin)."""
     device: DeviceToken | None = token_for(email)
     if device is not None and _enabled():
         trusted = Attempt(("device:" + device.nonce,))
-        if trusted.refusal() is None:
-            return trusted
-    return Attempt(("address:" + (request.remote_addr or ""), "account:" + email))
+        if trusted.begin() is None:
+            return trusted, None
+    attempt = Attempt(("address:" + (request.remote_addr or ""), "account:" + email))
+    return attempt, attempt.begin()
 
 
 def _enabled() -> bool:
@@ -63,6 +70,7 @@ def _ids(bucket: str) -> tuple[str, ...]:
     return (current_app.config["RATELIMIT_KEY_PREFIX"], "sign-in", bucket)
 
 
-def address_attempt() -> Attempt:
+def begin_address_attempt() -> tuple[Attempt, Refusal | None]:
     """For an attempt that names no account before it is checked (a passkey alone)."""
-    return Attempt(("address:" + (request.remote_addr or ""),))
+    attempt = Attempt(("address:" + (request.remote_addr or ""),))
+    return attempt, attempt.begin()

@@ -91,18 +91,17 @@ def login_page():
     if request.method == "POST":
         if form.validate_on_submit():
             email = normalize_email(form.email.data)
-            attempt = throttle.attempt_for(email)
-            refusal = attempt.refusal()
+            attempt, refusal = throttle.begin_attempt(email)
             if refusal is not None:
                 return _too_many_attempts(refusal, "accounts/login.html", form=form, next_path=next_path)
             account = authenticate(email, form.password.data)
             if account is not None:
+                attempt.succeeded()
                 if not has_second_factor(account.id):
                     return complete_sign_in(account.id, next_path)
                 session.clear()
                 session["pending_sign_in"] = {"account": account.id, "email": account.email, "at": int(time.time()), "next": next_path}
                 return redirect(url_for("auth.second_step"))
-            attempt.failed()
             form.form_errors.append(_("Incorrect email or password."))
             status = 401
         else:
@@ -133,20 +132,19 @@ def second_step():
                "has_passkeys": passkeys.has_passkeys(account_id)}
     if request.method == "POST":
         if form.validate_on_submit():
-            attempt = throttle.attempt_for(pending["email"])
-            refusal = attempt.refusal()
+            attempt, refusal = throttle.begin_attempt(pending["email"])
             if refusal is not None:
                 return _too_many_attempts(refusal, "accounts/second_step.html", **context)
             code = form.code.data.strip()
             accepted = (authenticator.is_enabled(account_id) and authenticator.accept_code(account_id, code)) \
                 if authenticator.is_code_shaped(code) else authenticator.use_recovery_code(account_id, code)
             if accepted:
+                attempt.succeeded()
                 response = complete_sign_in(account_id, pending["next"])
                 if not authenticator.is_code_shaped(code):  # after sign-in, whose fresh session would drop it
                     flash(_("You used a recovery code. It cannot be used again; you have %(count)d left.",
                             count=authenticator.remaining_recovery_codes(account_id)))
                 return response
-            attempt.failed()
             form.form_errors.append(_("That code is not valid. Check it and try again."))
             status = 401
         else:
@@ -169,16 +167,15 @@ def passkey_sign_in():
     pending = _pending() if second else None
     if second and pending is None:
         return jsonify({"success": False, "error": _("Sign in again: the second step waited too long or was not started.")}), 400
-    attempt = throttle.attempt_for(pending["email"]) if pending else throttle.address_attempt()
-    refusal = attempt.refusal()
+    attempt, refusal = throttle.begin_attempt(pending["email"]) if pending else throttle.begin_address_attempt()
     if refusal is not None:
         return _too_many_attempts(refusal, None)
     try:
         account_id = passkeys.authenticate(passkeys.parse_credential(request.get_data(cache=False)),
                                            pending["account"] if pending else None)
     except passkeys.PasskeyError:
-        attempt.failed()
         return jsonify({"success": False, "error": _("That passkey could not be checked. Please try again.")}), 401
+    attempt.succeeded()
     next_path = pending["next"] if pending else language.safe_return_path(request.args.get("next"))
     response = complete_sign_in(account_id, next_path)
     # The script follows the redirect itself; the cookies are set on this response.

@@ -4,10 +4,14 @@ Once either count is over API_FAILURE_LIMIT, every request from that address or 
 is refused with 429 until the window passes, good signatures included: guessing secrets from
 one address, or one key's secret from many addresses, gains nothing. Successful requests
 count against nothing, so a program that signs correctly is never slowed down.
+
+Each request is counted before it is checked and taken back once it is answered with anything
+but a refusal (extensions.FailureCounters.begin): concurrent guesses cannot all pass a check
+made before any of them failed.
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 from limits import RateLimitItem, parse
 
 from dashboard.errors import render_error
@@ -28,15 +32,19 @@ def _buckets() -> tuple[tuple[str, ...], ...]:
 
 
 def refuse_when_over_the_limit():
-    """Before the request: 429 with Retry-After when its address or its key is over the limit."""
-    seconds = failure_counters.retry_after(current_app, _limit(), _buckets())
-    return None if seconds is None else render_error(429, headers={"Retry-After": str(seconds)})
+    """Before the request: counted in both buckets, or 429 with Retry-After when its address or
+    its key is over the limit."""
+    seconds = failure_counters.begin(current_app, _limit(), _buckets())
+    if seconds is not None:
+        return render_error(429, headers={"Retry-After": str(seconds)})
+    g.signed_api_attempt = True
+    return None
 
 
 def count_failures(response):
-    """After the request: a refusal of the signature or the address counts in both buckets."""
-    if refused(response):
-        failure_counters.count(current_app, _limit(), _buckets())
+    """After the request: only a refusal of the signature or the address stays counted."""
+    if g.pop("signed_api_attempt", False) and not refused(response):
+        failure_counters.take_back(current_app, _limit(), _buckets())
     return response
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import ccxt
 import pytest
 from sqlalchemy import select, update
+from tests_support import sent_at_once
 
 from dashboard.accounts.store import create_account
 from dashboard.core.formatting import plain
@@ -405,3 +406,17 @@ def test_raw_non_ascii_header_bytes_get_401_not_500(live_server, key):
         connection.close()
         assert response.status == 401, (name, body)
         assert b'"success":false' in body
+
+
+@pytest.mark.parametrize("app_config", [THROTTLED])
+def test_guesses_sent_at_once_get_no_more_checks_than_the_limit(app, key, monkeypatch):
+    from dashboard.exchange_api import auth
+
+    def send(number: int) -> int:
+        return app.test_client().get("/api/accounts/balance", headers=key.headers(secret="wrong"),
+                                     environ_overrides={"REMOTE_ADDR": f"192.0.2.{number + 1}"}).status_code
+
+    statuses, checked = sent_at_once(monkeypatch, auth, "_authenticate", send, count=10)
+    # Three a minute for the key: three signatures are checked, whatever the addresses.
+    assert checked == 3
+    assert sorted(statuses) == [401] * 3 + [429] * 7

@@ -15,6 +15,9 @@ import uuid
 
 import pytest
 from conftest import make_app, missing
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from tests_support import sent_at_once
 
 LIMIT = "3 per minute"
 
@@ -149,3 +152,26 @@ def test_only_the_signed_api_has_throttling_hooks(app):
     after = {scope: set(functions) for scope, functions in app.after_request_funcs.items()}
     assert [scope for scope, functions in hooks.items() if throttle.refuse_when_over_the_limit in functions] == ["exchange_api"]
     assert [scope for scope, functions in after.items() if throttle.count_failures in functions] == ["exchange_api"]
+
+
+# --- attempts sent all at once -------------------------------------------------------------
+
+def _sign_in_at_once(app, monkeypatch, count: int) -> tuple[list[int], int]:
+    from dashboard.accounts import views
+
+    def send(number: int) -> int:
+        return attempt(app.test_client(), address=f"198.51.100.{number}").status_code
+
+    return sent_at_once(monkeypatch, views, "authenticate", send, count=count)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_attempts_sent_at_once_get_no_more_guesses_than_the_limit(app, demo, monkeypatch, store):
+    if store == "redis":
+        app.extensions["failure_counters"] = FixedWindowRateLimiter(storage_from_string(redis_url()))
+    statuses, checked = _sign_in_at_once(app, monkeypatch, count=10)
+    # The limit is 3 a minute for the account: of ten guesses at once, three are checked.
+    assert checked == 3
+    assert sorted(statuses) == [401] * 3 + [429] * 7
+    # And the window is spent: the right password waits like any other attempt.
+    assert attempt(app.test_client(), password="demopass", address="198.51.100.200").status_code == 429
