@@ -340,7 +340,18 @@ class Passkey(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-__all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey"]
+class SpentChallenge(db.Model):
+    """A passkey challenge that has been answered. The signed cookie that carried it can be sent
+    again as it was, so the server keeps the challenge's digest until it would have expired
+    anyway: a second answer to the same challenge is refused whatever the cookie says."""
+
+    __tablename__ = "spent_challenges"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+__all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey", "SpentChallenge"]
 # Compensation runs (dashboard/ledger/compensation_plans.py, compensation_runs.py).
 
 

@@ -3,7 +3,9 @@
 The relying party is this site: its ID and origin come from WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN
 when set, otherwise from the request (the host without its port, and scheme://host:port).
 Browsers refuse an IP address as RP ID, so serve on a name (`localhost` in development).
-Challenges are kept in the signed session cookie for one ceremony and used once.
+Challenges are kept in the signed session cookie for one ceremony and used once: the cookie
+forgets the challenge when it is answered, and the server remembers it (SpentChallenge) until it
+would have expired, so the same cookie sent again cannot answer it a second time.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 from flask import current_app, request, session
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from webauthn import (
     base64url_to_bytes,
     generate_authentication_options,
@@ -32,7 +36,7 @@ from webauthn.helpers.structs import (
 )
 
 from dashboard.extensions import db
-from dashboard.models import Passkey, utcnow
+from dashboard.models import Passkey, SpentChallenge, utcnow
 
 RP_NAME = "Wallet dashboard"
 CHALLENGE_SECONDS = 300
@@ -76,7 +80,20 @@ def _recall(purpose: str) -> dict:
         raise PasskeyError("no ceremony in progress")
     if time.time() - state["at"] > CHALLENGE_SECONDS:
         raise PasskeyError("the ceremony took too long")
+    _spend(state["challenge"], expires_at=datetime.fromtimestamp(state["at"] + CHALLENGE_SECONDS, UTC))
     return state
+
+
+def _spend(challenge: str, expires_at: datetime) -> None:
+    """Remember the challenge as answered, before the answer is checked (a wrong answer spends it
+    too); refused if it was answered before. Committed at once, whatever the answer proves."""
+    db.session.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < utcnow()))
+    db.session.add(SpentChallenge(digest=hashlib.sha256(challenge.encode()).hexdigest(), expires_at=expires_at))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise PasskeyError("the challenge was answered before") from None
 
 
 def registration_options(account_id: int, email: str) -> str:

@@ -1,6 +1,7 @@
 """Authenticator codes, recovery codes, the second step of sign-in and the Security page."""
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pyotp
@@ -178,3 +179,40 @@ def test_passkey_endpoints_refuse_bad_bodies(signed_in, body):
     assert signed_in.post("/security/passkeys", data=body, content_type="application/json").status_code == 400
     signed_in.post("/login/passkey/options")
     assert signed_in.post("/login/passkey", data=body, content_type="application/json").status_code in (302, 400, 401)
+
+
+def test_a_passkey_challenge_is_answered_once_even_when_its_cookie_is_sent_again(app):
+    from flask import session
+
+    from dashboard.accounts import passkeys
+
+    with app.test_request_context("/login/passkey"):
+        passkeys.authentication_options()
+        carried = dict(session["webauthn_authentication"])  # what the signed cookie carried
+        assert passkeys._recall("authentication")["challenge"] == carried["challenge"]
+        assert "webauthn_authentication" not in session
+        session["webauthn_authentication"] = carried  # the same cookie, sent again
+        with pytest.raises(passkeys.PasskeyError, match="answered before"):
+            passkeys._recall("authentication")
+        # The refusal left the session usable: another ceremony goes ahead.
+        passkeys.authentication_options()
+        passkeys._recall("authentication")
+
+
+def test_spent_challenges_are_kept_only_until_they_would_have_expired(app):
+    from datetime import timedelta
+
+    from flask import session
+
+    from dashboard.accounts import passkeys
+    from dashboard.models import SpentChallenge, utcnow
+
+    with app.test_request_context("/login/passkey"):
+        db.session.add(SpentChallenge(digest="0" * 64, expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        passkeys.authentication_options()
+        challenge = session["webauthn_authentication"]["challenge"]
+        passkeys._recall("authentication")
+        kept = db.session.execute(select(SpentChallenge)).scalars().all()
+        assert [row.digest for row in kept] == [hashlib.sha256(challenge.encode()).hexdigest()]
+        assert kept[0].expires_at > utcnow() + timedelta(seconds=passkeys.CHALLENGE_SECONDS - 5)
