@@ -81,6 +81,9 @@ def from_environment() -> dict:
         # after sign-in whatever happens (signed_in.py).
         "SESSION_IDLE_MINUTES": _positive("SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _positive("SESSION_MAX_HOURS", 12),
+        # How long a typed password (or a sign-in) lets this browser add a passkey, an
+        # authenticator app or an API key, or remove a passkey (accounts/confirmation.py).
+        "CONFIRM_SECONDS": 60 * _positive("CONFIRM_MINUTES", 10),
         # WebAuthn relying party: empty means the request's own host and origin. Set both
         # behind a proxy that does not pass the Host header on.
         "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", ""),

@@ -1,6 +1,9 @@
 """The Security page (/security): second factors, the account's sessions, the password.
 
-Changing the password or a factor signs every other browser of the account out.
+Changing the password or a factor signs every other browser of the account out. Adding a factor
+or removing a passkey needs a recent confirmation (confirmation.py); turning the authenticator
+off, new recovery codes and a new password ask for the password itself. Every password typed
+here is counted like a sign-in attempt.
 """
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import update
 
-from dashboard.accounts import authenticator, passkeys
+from dashboard.accounts import authenticator, confirmation, passkeys, throttle
 from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
 from dashboard.accounts.sessions import end_other_sessions, sessions_of
+from dashboard.core import language_choice as language
 from dashboard.core.language_choice import format_moment
 from dashboard.extensions import db
 from dashboard.models import Account, LoginSession, hash_password
@@ -26,9 +30,29 @@ def _signed_in_only():
     return None
 
 
-def _password_is_right(password: str) -> bool:
-    account = db.session.get(Account, current_user.id)
-    return account is not None and account.check_password(password)
+def _password_is_right(field) -> bool:
+    """Checks the typed password, counted like a sign-in attempt; the outcome is kept on the
+    field for _password_refusal."""
+    field.outcome = confirmation.check_password(field.data)
+    return field.outcome is True
+
+
+def _password_refusal(field) -> tuple[int, dict]:
+    """Marks the password field as refused; the status and headers to answer with: 429 and
+    Retry-After when the check was throttled, 400 otherwise."""
+    outcome = getattr(field, "outcome", None)
+    if isinstance(outcome, throttle.Refusal):
+        field.errors = [_("Too many sign-in attempts. Please wait and try again.")]
+        return 429, {"Retry-After": str(outcome.retry_after)}
+    if outcome is False:
+        field.errors = [_("Incorrect password.")]
+    return 400, {}
+
+
+def _refuse_password(field, **forms):
+    status, headers = _password_refusal(field)
+    body, _status = _page(status, **forms)
+    return body, status, headers
 
 
 def _end_others() -> None:
@@ -71,7 +95,22 @@ def _show_recovery_codes(codes: list[str]):
     return render_template("accounts/recovery_codes.html", codes=codes)
 
 
+@bp.route("/confirm", methods=["GET", "POST"])
+def confirm():
+    """The password again, before a change that needs a recent confirmation; then back."""
+    back_to = language.safe_return_path(request.values.get("next"), default=url_for("security.index"))
+    form = PasswordConfirmForm(prefix="confirm")
+    status, headers = 200, {}
+    if request.method == "POST":
+        if form.validate_on_submit() and _password_is_right(form.password):
+            confirmation.confirmed()
+            return redirect(back_to)
+        status, headers = _password_refusal(form.password)
+    return render_template("accounts/confirm.html", form=form, next_path=back_to), status, headers
+
+
 @bp.post("/authenticator/start")
+@confirmation.required("security.index#authenticator")
 def start_authenticator():
     if EmptyForm().validate_on_submit() and not authenticator.is_enabled(current_user.id):
         authenticator.start_setup(current_user.id)
@@ -79,6 +118,7 @@ def start_authenticator():
 
 
 @bp.post("/authenticator/enable")
+@confirmation.required("security.index#authenticator")
 def enable_authenticator():
     form = CodeForm()
     if not form.validate_on_submit():
@@ -94,10 +134,8 @@ def enable_authenticator():
 @bp.post("/authenticator/disable")
 def disable_authenticator():
     form = PasswordConfirmForm(prefix="disable")
-    if not form.validate_on_submit() or not _password_is_right(form.password.data):
-        if form.password.data:
-            form.password.errors = [_("Incorrect password.")]
-        return _page(400, disable_form=form)
+    if not form.validate_on_submit() or not _password_is_right(form.password):
+        return _refuse_password(form.password, disable_form=form)
     authenticator.disable(current_user.id)
     _end_others()
     flash(_("Authenticator codes are off."))
@@ -107,21 +145,21 @@ def disable_authenticator():
 @bp.post("/recovery-codes")
 def new_recovery_codes():
     form = PasswordConfirmForm(prefix="codes")
-    if not form.validate_on_submit() or not _password_is_right(form.password.data) or not authenticator.is_enabled(current_user.id):
-        if form.password.data:
-            form.password.errors = [_("Incorrect password.")]
-        return _page(400, codes_form=form)
+    if not form.validate_on_submit() or not authenticator.is_enabled(current_user.id) or not _password_is_right(form.password):
+        return _refuse_password(form.password, codes_form=form)
     _end_others()
     flash(_("New recovery codes: the old ones no longer work."))
     return _show_recovery_codes(authenticator.new_recovery_codes(current_user.id))
 
 
 @bp.post("/passkeys/options")
+@confirmation.required("security.index#passkeys")
 def passkey_options():
     return passkeys.registration_options(current_user.id, current_user.email), 200, {"Content-Type": "application/json"}
 
 
 @bp.post("/passkeys")
+@confirmation.required("security.index#passkeys")
 def add_passkey():
     try:
         credential = passkeys.parse_credential(request.get_data(cache=False))
@@ -155,6 +193,7 @@ def rename_passkey():
 
 
 @bp.post("/passkeys/remove")
+@confirmation.required("security.index#passkeys")
 def remove_passkey():
     passkey_id = _passkey_id()
     if EmptyForm().validate_on_submit() and passkey_id is not None and passkeys.remove(current_user.id, passkey_id):
@@ -176,9 +215,8 @@ def change_password():
     form = ChangePasswordForm()
     if not form.validate_on_submit():
         return _page(400, password_form=form)
-    if not _password_is_right(form.current_password.data):
-        form.current_password.errors = [_("Incorrect password.")]
-        return _page(400, password_form=form)
+    if not _password_is_right(form.current_password):
+        return _refuse_password(form.current_password, password_form=form)
     db.session.execute(update(Account).where(Account.id == current_user.id).values(password_hash=hash_password(form.new_password.data)))
     db.session.commit()
     _end_others()

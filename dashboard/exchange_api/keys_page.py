@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from dashboard.accounts import confirmation
 from dashboard.accounts.forms import EmptyForm
 from dashboard.core.allowed_addresses import MAX_ENTRIES, AllowedAddressError, parse_allowed, split_entries
 from dashboard.core.signing import parse_access_key
@@ -35,6 +36,7 @@ def index():
 
 @bp.post("/api-keys")
 @login_required
+@confirmation.required("api_keys.index")
 def create():
     form = ApiKeyForm()
     if not form.validate_on_submit():

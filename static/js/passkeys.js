@@ -59,6 +59,8 @@ function setup(section) {
   const error = section.querySelector("[data-passkey-error]");
   const nameInput = section.querySelector("input[name='name']");
   const show = (message) => { error.textContent = message; error.hidden = false; };
+  // A change that needs the password again names the page that asks for it.
+  const refused = (data) => data.redirect ? window.location.assign(data.redirect) : show(data.error ?? section.dataset.error);
   section.hidden = false;
   section.closest("form")?.addEventListener("submit", (event) => event.preventDefault());
   button.addEventListener("click", async () => {
@@ -66,14 +68,14 @@ function setup(section) {
     button.disabled = true;
     try {
       const options = await post(section.dataset.optionsUrl);
-      if (!options.ok) { show(options.data.error ?? section.dataset.error); return; }
+      if (!options.ok) { refused(options.data); return; }
       const credential = section.dataset.passkey === "register"
         ? await navigator.credentials.create({ publicKey: creationOptions(options.data) })
         : await navigator.credentials.get({ publicKey: requestOptions(options.data) });
       const body = credentialJSON(credential);
       if (nameInput) body.name = nameInput.value;
       const result = await post(section.dataset.url, body);
-      if (!result.ok) { show(result.data.error ?? section.dataset.error); return; }
+      if (!result.ok) { refused(result.data); return; }
       window.location.assign(result.data.redirect);
     } catch {
       show(section.dataset.error);  // cancelled, timed out or refused by the authenticator

@@ -67,6 +67,26 @@ def test_add_a_passkey_then_sign_in_with_it_alone(live_server, demo, new_page):
     page.wait_for_selector("text=No passkeys yet.")
 
 
+def test_an_old_confirmation_asks_for_the_password_then_adds_the_passkey(app, live_server, demo, new_page):
+    base = on_localhost(live_server)
+    page = new_page()
+    with_virtual_authenticator(page)
+    password_sign_in(page, base)
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/security")
+    app.config["CONFIRM_SECONDS"] = -1  # the sign-in's confirmation is past
+    page.get_by_role("button", name="Add a passkey").click()
+    page.wait_for_url(re.compile(r".*/security/confirm\?next=/security%23passkeys$"))
+    assert "Confirm your password to make this change." in page.content()
+    screenshot(page, "security-confirm")
+    app.config["CONFIRM_SECONDS"] = 600
+    page.get_by_label("Your password").fill("demopass")
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(f"{base}/security#passkeys")
+    page.get_by_role("button", name="Add a passkey").click()
+    page.wait_for_selector("text=Passkey added.")
+
+
 def test_authenticator_codes_and_a_recovery_code(live_server, demo, new_page):
     base = on_localhost(live_server)
     page = new_page()

@@ -214,13 +214,22 @@ def test_the_default_touch_interval_is_five_minutes(app):
     assert signed_in.touch_interval(app.config) == timedelta(minutes=5)
 
 
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "CONFIRM_MINUTES"])
 @pytest.mark.parametrize("value", ["0", "-5", "ten", "３０", " 30"])
-def test_bad_session_limit_settings_stop_the_start(monkeypatch, value):
+def test_bad_session_limit_settings_stop_the_start(monkeypatch, name, value):
     from dashboard.config import ConfigurationError, from_environment
 
-    monkeypatch.setenv("SESSION_IDLE_MINUTES", value)
-    with pytest.raises(ConfigurationError, match="SESSION_IDLE_MINUTES"):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name):
         from_environment()
+
+
+def test_the_confirmation_lasts_confirm_minutes(monkeypatch):
+    from dashboard.config import from_environment
+
+    assert from_environment()["CONFIRM_SECONDS"] == 600
+    monkeypatch.setenv("CONFIRM_MINUTES", "3")
+    assert from_environment()["CONFIRM_SECONDS"] == 180
 
 
 def test_sessions_purge_deletes_only_ended_ones(app, client, runner, demo):
