@@ -231,6 +231,12 @@ def test_axe_finds_nothing_on_the_security_page(app, live_server, demo, browser)
             check(f"security-recovery-codes-{state}", page)
             page.goto(f"{live_server}/security")
             check(f"security-authenticator-on-{state}", page)
+            # The password asked again, and refused.
+            page.goto(f"{live_server}/security/confirm?next=/security")
+            page.locator("#confirm-password").fill("not the password")
+            page.locator("form.confirm-form button[type=submit]").click()
+            page.locator(".field-error").wait_for()
+            check(f"security-confirm-error-{state}", page)
             context.close()
             with app.app_context():  # no second factor again, so that the next sign-in needs the password only
                 db.session.execute(delete(Passkey))

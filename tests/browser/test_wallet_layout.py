@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Balance, Rate
+from dashboard.models import Account, Balance, Passkey, Rate
 
 from .conftest import screenshot
 
@@ -114,6 +114,30 @@ def test_no_overflow_and_every_row_on_view(app, live_server, demo, browser, tmp_
                     if page.locator("#wallet-panel tbody tr[data-currency]:visible").count() != 14:
                         problems.append(f"{where}: the panel does not list every currency")
                     screenshot(page, f"panel-{width}-{language}-{scheme}")
+                finally:
+                    context.close()
+    assert problems == []
+
+
+def test_the_account_pages_fit_every_screen(app, live_server, demo, browser, tmp_path):
+    """Security (with a passkey and two sessions), the password confirmation, API keys and
+    activity: no horizontal overflow from 320 px up, in both languages."""
+    state = signed_in_state(browser, live_server, tmp_path)
+    with app.app_context():
+        account = db.session.execute(select(Account)).scalar_one()
+        db.session.add(Passkey(account_id=account.id, credential_id="credential-for-the-layout", public_key=b"\x00",
+                               name="A passkey with a rather long name for a phone", last_used_at=datetime.now(UTC)))
+        db.session.commit()
+    problems = []
+    for width in (320, 390, 1366):
+        for language in LANGUAGES:
+            scheme = "dark" if width == 390 else "light"
+            for path in ("/security", "/security/confirm?next=/security", "/api-keys", "/activity"):
+                context, page = open_page(browser, state, live_server, width=width, language=language, scheme=scheme, path=path)
+                try:
+                    problems += overflow_problems(page, f"{path} {width}px {language}")
+                    name = path.strip("/").split("?")[0].replace("/", "-")
+                    screenshot(page, f"{name}-{width}-{language}-{scheme}")
                 finally:
                     context.close()
     assert problems == []
