@@ -1,7 +1,8 @@
 """Hears, in this process, of every committed change to the rows the signed-in pages cache.
 
-PostgreSQL's triggers (migration 0004) send NOTIFY on every change to accounts, sign-in
-sessions, balances, rates and currencies; a thread per process LISTENs on its own connection
+PostgreSQL's triggers (migrations 0004 and 0011) send NOTIFY on every committed change to
+accounts, sign-in sessions, balances, rates and currencies, once per statement and account (or
+once for every account, past a thousand of them); a thread per process LISTENs on its own connection
 and passes each change to the caches that subscribed (read_cache.py). The caches ask the feed
 two things: is it listening (if not, nothing may be cached, since a change could go unheard),
 and has anything been heard since a given moment (so a read that raced a change is not stored).
