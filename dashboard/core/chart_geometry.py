@@ -2,6 +2,7 @@
 assets by currency, small shares grouped) and the net-asset line, scaled to an SVG viewBox."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,24 +40,31 @@ class Slice:
 def allocation(values: Sequence[tuple[str, Decimal]], *, small: Decimal = Decimal(2)) -> list[Slice]:
     """Slices of the positive values, largest first; those under `small` per cent are grouped
     into one OTHER slice at the end (kept alone when only one is that small)."""
-    positive = [(code, value) for code, value in values if value > 0]
-    whole = sum((Fraction(value) for _code, value in positive), Fraction(0))
-    if not whole:
+    # In integers: every value a whole number of one common unit (the least common denominator
+    # of their exact ratios). The bar is drawn again whenever a rate moves, and a Fraction per
+    # comparison and division was a tenth of that page's rendering.
+    ratios = [(code, value.as_integer_ratio()) for code, value in values if value > 0]
+    if not ratios:
         return []
-    positive.sort(key=lambda item: (-item[1], item[0]))
-    large = [(code, Fraction(value)) for code, value in positive if Fraction(value) * 100 / whole >= small]
-    tiny = [(code, Fraction(value)) for code, value in positive if Fraction(value) * 100 / whole < small]
-    groups: list[tuple[str, Fraction, tuple[str, ...]]] = [(code, value, ()) for code, value in large]
+    unit = math.lcm(*(denominator for _code, (_n, denominator) in ratios))
+    counts = [(code, numerator * (unit // denominator)) for code, (numerator, denominator) in ratios]
+    whole = sum(count for _code, count in counts)
+    counts.sort(key=lambda item: (-item[1], item[0]))
+    small_n, small_d = small.as_integer_ratio()
+    large = [(code, count) for code, count in counts if count * 100 * small_d >= small_n * whole]
+    tiny = [(code, count) for code, count in counts if count * 100 * small_d < small_n * whole]
+    groups: list[tuple[str, int, tuple[str, ...]]] = [(code, count, ()) for code, count in large]
     if len(tiny) == 1:
         groups.append((tiny[0][0], tiny[0][1], ()))
     elif tiny:
-        groups.append((OTHER, sum((value for _c, value in tiny), Fraction(0)), tuple(code for code, _v in tiny)))
-    slices, done = [], Fraction(0)
-    for code, value, members in groups:
-        start = _decimal(done * 100 / whole, _HUNDREDTH)
-        done += value
-        end = _decimal(done * 100 / whole, _HUNDREDTH)
-        slices.append(Slice(code, _exact(value), _decimal(value * 100 / whole, _TENTH), start, end - start, members))
+        groups.append((OTHER, sum(count for _c, count in tiny), tuple(code for code, _c in tiny)))
+    slices, done = [], 0
+    for code, count, members in groups:
+        start = _hundredths(done * 10_000, whole)
+        done += count
+        end = _hundredths(done * 10_000, whole)
+        percent = Decimal((2 * count * 1000 + whole) // (2 * whole)).scaleb(-1)  # tenths, half up
+        slices.append(Slice(code, _exact(Fraction(count, unit)), percent, start, end - start, members))
     return slices
 
 

@@ -153,6 +153,46 @@ def test_allocation_slices_fill_the_bar_edge_to_edge(values):
     assert sum(Fraction(piece.jpy) for piece in slices) == sum(Fraction(value) for value in positive)
 
 
+def _allocation_in_fractions(values, *, small=Decimal(2)):
+    """allocation as first written, in Fractions: the reference of the integer one."""
+    from dashboard.core.chart_geometry import OTHER, Slice, _decimal, _exact
+
+    positive = [(code, value) for code, value in values if value > 0]
+    whole = sum((Fraction(value) for _code, value in positive), Fraction(0))
+    if not whole:
+        return []
+    positive.sort(key=lambda item: (-item[1], item[0]))
+    large = [(code, Fraction(value)) for code, value in positive if Fraction(value) * 100 / whole >= small]
+    tiny = [(code, Fraction(value)) for code, value in positive if Fraction(value) * 100 / whole < small]
+    groups = [(code, value, ()) for code, value in large]
+    if len(tiny) == 1:
+        groups.append((tiny[0][0], tiny[0][1], ()))
+    elif tiny:
+        groups.append((OTHER, sum((value for _c, value in tiny), Fraction(0)), tuple(code for code, _v in tiny)))
+    slices, done = [], Fraction(0)
+    for code, value, members in groups:
+        start = _decimal(done * 100 / whole, Decimal("0.01"))
+        done += value
+        end = _decimal(done * 100 / whole, Decimal("0.01"))
+        slices.append(Slice(code, _exact(value), _decimal(value * 100 / whole, Decimal("0.1")), start, end - start, members))
+    return slices
+
+
+# Values of any scale: 8 places, 18 places (a token's smallest unit), and whole thousands.
+any_scale = st.one_of(amounts, st.decimals(min_value=0, max_value=10**6, places=18, allow_nan=False, allow_infinity=False),
+                      st.integers(min_value=0, max_value=10**9).map(lambda whole: Decimal(whole).scaleb(3)))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.text("abcdef", min_size=1, max_size=3), any_scale), max_size=15, unique_by=lambda item: item[0]),
+       st.sampled_from([Decimal(2), Decimal("0.5"), Decimal("12.5"), Decimal(0)]))
+def test_allocation_in_integers_is_the_fraction_one(values, small):
+    made, reference = allocation(values, small=small), _allocation_in_fractions(values, small=small)
+    assert made == reference
+    assert [(str(piece.jpy), str(piece.percent), str(piece.x), str(piece.width)) for piece in made] == \
+        [(str(piece.jpy), str(piece.percent), str(piece.x), str(piece.width)) for piece in reference]
+
+
 def test_small_shares_are_grouped():
     slices = allocation([("a", Decimal(970)), ("b", Decimal(10)), ("c", Decimal(15)), ("d", Decimal(5))])
     assert [(piece.currency, piece.members, str(piece.percent)) for piece in slices] == [("a", (), "97.0"), ("other", ("c", "b", "d"), "3.0")]
