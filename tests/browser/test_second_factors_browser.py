@@ -32,13 +32,19 @@ def password_sign_in(page, base):
     page.locator("form.login-form button[type=submit]").click()
 
 
-def test_add_a_passkey_then_sign_in_with_it_alone(live_server, demo, new_page):
+def security_page_with_an_authenticator(live_server, new_page):
+    """Signed in with the password, on /security, with Chromium's virtual authenticator."""
     base = on_localhost(live_server)
     page = new_page()
     with_virtual_authenticator(page)
     password_sign_in(page, base)
     page.wait_for_url(f"{base}/")
     page.goto(f"{base}/security")
+    return page, base
+
+
+def test_add_a_passkey_then_sign_in_with_it_alone(live_server, demo, new_page):
+    page, base = security_page_with_an_authenticator(live_server, new_page)
     page.get_by_label("Name of the new passkey").fill("Laptop")
     page.get_by_role("button", name="Add a passkey").click()
     page.wait_for_selector("text=Passkey added.")
@@ -68,12 +74,7 @@ def test_add_a_passkey_then_sign_in_with_it_alone(live_server, demo, new_page):
 
 
 def test_an_old_confirmation_asks_for_the_password_then_adds_the_passkey(app, live_server, demo, new_page):
-    base = on_localhost(live_server)
-    page = new_page()
-    with_virtual_authenticator(page)
-    password_sign_in(page, base)
-    page.wait_for_url(f"{base}/")
-    page.goto(f"{base}/security")
+    page, base = security_page_with_an_authenticator(live_server, new_page)
     app.config["CONFIRM_SECONDS"] = -1  # the sign-in's confirmation is past
     page.get_by_role("button", name="Add a passkey").click()
     page.wait_for_url(re.compile(r".*/security/confirm\?next=/security%23passkeys$"))
