@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import update
 
-from dashboard.accounts import authenticator, confirmation, passkeys, throttle
+from dashboard.accounts import authenticator, confirmation, devices, passkeys, throttle
 from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
 from dashboard.accounts.sessions import end_other_sessions, sessions_of
 from dashboard.core import language_choice as language
@@ -79,6 +79,7 @@ def _page(status: int = 200, **forms):
         "name_form": PasskeyNameForm(formdata=None),
         "empty_form": EmptyForm(),
         "format_time": format_time,
+        "browser_and_system": devices.browser_and_system,
     }
     if context["setup_secret"]:
         uri = authenticator.provisioning_uri(context["setup_secret"], current_user.email)
