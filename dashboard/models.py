@@ -351,7 +351,23 @@ class SpentChallenge(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
-__all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey", "SpentChallenge"]
+class SecurityEvent(db.Model):
+    """A sign-in or a change to how the account signs in, for the Security page's "Recent
+    activity": what, when, and from which browser and address."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(45), default="", server_default="")
+
+    __table_args__ = (Index("ix_security_events_account_at", "account_id", "at"),)
+
+
+__all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey", "SpentChallenge", "SecurityEvent"]
 # Compensation runs (dashboard/ledger/compensation_plans.py, compensation_runs.py).
 
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import update
 
-from dashboard.accounts import authenticator, confirmation, devices, passkeys, throttle
+from dashboard.accounts import authenticator, confirmation, devices, passkeys, security_events, throttle
 from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
 from dashboard.accounts.sessions import end_other_sessions, sessions_of
 from dashboard.core import language_choice as language
@@ -55,7 +55,9 @@ def _refuse_password(field, **forms):
     return body, status, headers
 
 
-def _end_others() -> None:
+def _changed(kind: str) -> None:
+    """A change to how the account signs in: logged, and every other browser signed out (one commit)."""
+    security_events.record(current_user.id, kind)
     end_other_sessions(current_user.id, current_user.session_token)
 
 
@@ -80,6 +82,8 @@ def _page(status: int = 200, **forms):
         "empty_form": EmptyForm(),
         "format_time": format_time,
         "browser_and_system": devices.browser_and_system,
+        "events": security_events.recent(account_id),
+        "event_names": security_events.KINDS,
     }
     if context["setup_secret"]:
         uri = authenticator.provisioning_uri(context["setup_secret"], current_user.email)
@@ -127,7 +131,7 @@ def enable_authenticator():
     if not authenticator.enable(current_user.id, form.code.data.strip()):
         form.code.errors = [_("That code is not valid. Check the time on your phone and try again.")]
         return _page(400, code_form=form)
-    _end_others()
+    _changed("authenticator_on")
     flash(_("Authenticator codes are on. Keep these recovery codes somewhere safe."))
     return _show_recovery_codes(authenticator.new_recovery_codes(current_user.id))
 
@@ -138,7 +142,7 @@ def disable_authenticator():
     if not form.validate_on_submit() or not _password_is_right(form.password):
         return _refuse_password(form.password, disable_form=form)
     authenticator.disable(current_user.id)
-    _end_others()
+    _changed("authenticator_off")
     flash(_("Authenticator codes are off."))
     return redirect(url_for("security.index"))
 
@@ -148,7 +152,7 @@ def new_recovery_codes():
     form = PasswordConfirmForm(prefix="codes")
     if not form.validate_on_submit() or not authenticator.is_enabled(current_user.id) or not _password_is_right(form.password):
         return _refuse_password(form.password, codes_form=form)
-    _end_others()
+    _changed("recovery_codes_new")
     flash(_("New recovery codes: the old ones no longer work."))
     return _show_recovery_codes(authenticator.new_recovery_codes(current_user.id))
 
@@ -171,7 +175,7 @@ def add_passkey():
         passkeys.register(current_user.id, credential, form.name.data.strip())
     except passkeys.PasskeyError:
         return jsonify({"success": False, "error": _("The passkey could not be added. Please try again.")}), 400
-    _end_others()
+    _changed("passkey_added")
     flash(_("Passkey added."))
     return jsonify({"success": True, "redirect": url_for("security.index")})
 
@@ -198,7 +202,7 @@ def rename_passkey():
 def remove_passkey():
     passkey_id = _passkey_id()
     if EmptyForm().validate_on_submit() and passkey_id is not None and passkeys.remove(current_user.id, passkey_id):
-        _end_others()
+        _changed("passkey_removed")
         flash(_("Passkey removed."))
     return redirect(url_for("security.index") + "#passkeys")
 
@@ -206,6 +210,7 @@ def remove_passkey():
 @bp.post("/sessions/end-others")
 def end_others():
     if EmptyForm().validate_on_submit():
+        security_events.record(current_user.id, "signed_out_elsewhere")
         count = end_other_sessions(current_user.id, current_user.session_token)
         flash(_("Signed out everywhere else (%(count)d session(s)).", count=count))
     return redirect(url_for("security.index") + "#sessions")
@@ -219,7 +224,6 @@ def change_password():
     if not _password_is_right(form.current_password):
         return _refuse_password(form.current_password, password_form=form)
     db.session.execute(update(Account).where(Account.id == current_user.id).values(password_hash=hash_password(form.new_password.data)))
-    db.session.commit()
-    _end_others()
+    _changed("password_changed")
     flash(_("Password changed. Every other browser has been signed out."))
     return redirect(url_for("security.index"))

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dashboard.accounts import authenticator, confirmation, device_cookie, passkeys, throttle
+from dashboard.accounts import authenticator, confirmation, device_cookie, passkeys, security_events, throttle
 from dashboard.accounts.forms import EmptyForm, LoginForm, SecondStepForm
 from dashboard.accounts.sessions import end_session, open_session
 from dashboard.core import language_choice as language
@@ -76,6 +76,8 @@ def complete_sign_in(account_id: int, next_path: str):
     """Every way of signing in ends here: a new session, and this browser's device cookie."""
     account = db.session.get(Account, account_id)
     start_session(account)
+    security_events.record(account.id, "signed_in")
+    db.session.commit()
     confirmation.confirmed()  # signing in is proving it: the Security page's changes need no second password now
     response = redirect(next_path)
     device_cookie.issue(response, account.email)

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from dashboard.accounts import confirmation
+from dashboard.accounts import confirmation, security_events
 from dashboard.accounts.forms import EmptyForm
 from dashboard.core.allowed_addresses import MAX_ENTRIES, AllowedAddressError, parse_allowed, split_entries
 from dashboard.core.signing import parse_access_key
@@ -52,6 +52,7 @@ def create():
         form.allowed_addresses.errors.append(_address_error(error))
         return _index(form, 400)
     new = create_key(current_user.id, permissions=permissions, allowed=entries, source="web")
+    security_events.record(current_user.id, "api_key_created")
     db.session.commit()
     # The only page that ever shows the secret; it is not kept anywhere it could be shown again.
     return render_template("exchange_api/key_created.html", key=new.key, secret=new.secret), 201
