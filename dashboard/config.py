@@ -84,6 +84,8 @@ def from_environment() -> dict:
         # How long a typed password (or a sign-in) lets this browser add a passkey, an
         # authenticator app or an API key, or remove a passkey (accounts/confirmation.py).
         "CONFIRM_SECONDS": 60 * _positive("CONFIRM_MINUTES", 10),
+        # How long the Security page's "Recent activity" keeps an event (`flask sessions purge`).
+        "SECURITY_EVENT_DAYS": _positive("SECURITY_EVENT_DAYS", 400),
         # WebAuthn relying party: empty means the request's own host and origin. Set both
         # behind a proxy that does not pass the Host header on.
         "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", ""),

@@ -364,7 +364,7 @@ class SecurityEvent(db.Model):
     user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
     address: Mapped[str] = mapped_column(String(45), default="", server_default="")
 
-    __table_args__ = (Index("ix_security_events_account_at", "account_id", "at"),)
+    __table_args__ = (Index("ix_security_events_account_at", "account_id", "at"), Index("ix_security_events_at", "at"))
 
 
 __all__ += ["AuthenticatorApp", "RecoveryCode", "Passkey", "SpentChallenge", "SecurityEvent"]

@@ -3,13 +3,15 @@ browser and address it came from, shown on the Security page as "Recent activity
 can see a sign-in or a change that was not theirs."""
 from __future__ import annotations
 
-from flask import request
+from datetime import datetime, timedelta
+
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from dashboard.accounts.sessions import MAX_USER_AGENT
 from dashboard.extensions import db
-from dashboard.models import SecurityEvent
+from dashboard.models import SecurityEvent, utcnow
 
 # Every kind recorded, with what the page calls it.
 KINDS = {
@@ -39,3 +41,11 @@ def recent(account_id: int, limit: int = SHOWN) -> list[SecurityEvent]:
     return list(db.session.execute(
         select(SecurityEvent).where(SecurityEvent.account_id == account_id)
         .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()).limit(limit)).scalars())
+
+
+def purge_old(now: datetime | None = None) -> int:
+    """Deletes the events older than SECURITY_EVENT_DAYS; returns how many."""
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["SECURITY_EVENT_DAYS"])
+    deleted = db.session.execute(delete(SecurityEvent).where(SecurityEvent.at < cutoff)).rowcount
+    db.session.commit()
+    return deleted

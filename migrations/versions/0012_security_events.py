@@ -29,9 +29,11 @@ def upgrade():
     )
     with op.batch_alter_table('security_events', schema=None) as batch_op:
         batch_op.create_index('ix_security_events_account_at', ['account_id', 'at'], unique=False)
+        batch_op.create_index('ix_security_events_at', ['at'], unique=False)  # the purge's
 
 
 def downgrade():
     with op.batch_alter_table('security_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_security_events_at')
         batch_op.drop_index('ix_security_events_account_at')
     op.drop_table('security_events')

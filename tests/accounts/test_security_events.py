@@ -108,3 +108,19 @@ def test_an_unknown_kind_is_refused(app):
 
     with app.test_request_context("/"), pytest.raises(ValueError, match="unknown security event"):
         security_events.record(1, "made_up")
+
+
+def test_sessions_purge_deletes_the_events_past_their_days(app, runner, from_an_iphone):
+    from datetime import timedelta
+
+    from dashboard.models import utcnow
+
+    with app.app_context():
+        account_id = db.session.execute(select(Account.id).where(Account.email == "demo@example.com")).scalar_one()
+        db.session.add_all([SecurityEvent(account_id=account_id, kind="password_changed", at=utcnow() - timedelta(days=401)),
+                            SecurityEvent(account_id=account_id, kind="passkey_added", at=utcnow() - timedelta(days=399))])
+        db.session.commit()
+    result = runner.invoke(args=["sessions", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "1 security event(s) older than 400 days deleted" in result.output
+    assert kinds(app) == ["signed_in", "passkey_added"]

@@ -214,7 +214,7 @@ def test_the_default_touch_interval_is_five_minutes(app):
     assert signed_in.touch_interval(app.config) == timedelta(minutes=5)
 
 
-@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "CONFIRM_MINUTES"])
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "CONFIRM_MINUTES", "SECURITY_EVENT_DAYS"])
 @pytest.mark.parametrize("value", ["0", "-5", "ten", "３０", " 30"])
 def test_bad_session_limit_settings_stop_the_start(monkeypatch, name, value):
     from dashboard.config import ConfigurationError, from_environment
