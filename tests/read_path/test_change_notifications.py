@@ -5,6 +5,7 @@ no row."""
 from __future__ import annotations
 
 import importlib.util
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -15,7 +16,6 @@ from sqlalchemy.engine import make_url
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
 CHANNEL = "dashboard_changes"
-SENTINEL = "test:sentinel"
 
 
 def _migration_0011():
@@ -37,15 +37,18 @@ def announced(app):
     listener = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
     listener.execute(f"LISTEN {CHANNEL}")
     schema = listener.execute("SELECT current_schema()").fetchone()[0]
+    sentinel = f"sentinel:{uuid.uuid4().hex}"  # this test's own: other workers send theirs on the same channel
 
     def until_sentinel() -> list[str]:
         with writer.begin() as connection:  # committed last: heard after everything before it
-            connection.execute(text(f"SELECT pg_notify('{CHANNEL}', '{SENTINEL}')"))
+            connection.execute(text(f"SELECT pg_notify('{CHANNEL}', '{sentinel}')"))
         heard = []
         for notification in listener.notifies(timeout=10):
-            if notification.payload == SENTINEL:
+            if notification.payload == sentinel:
                 return heard
-            heard.append(notification.payload.removeprefix(schema + ":"))
+            # The channel is the database's: other test workers' schemas are heard too.
+            if notification.payload.startswith(schema + ":"):
+                heard.append(notification.payload.removeprefix(schema + ":"))
         raise AssertionError(f"the sentinel never came; heard {heard}")
 
     def run(*statements, **parameters) -> list[str]:
