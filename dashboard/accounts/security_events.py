@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from dashboard.accounts.sessions import MAX_USER_AGENT
+from dashboard.accounts.sessions import this_browser
 from dashboard.extensions import db
 from dashboard.models import SecurityEvent, utcnow
 
@@ -32,9 +32,7 @@ def record(account_id: int, kind: str) -> None:
     """Adds the event to the session's transaction, committed with the change it records."""
     if kind not in KINDS:
         raise ValueError(f"unknown security event {kind!r}")
-    db.session.add(SecurityEvent(account_id=account_id, kind=kind,
-                                 user_agent=request.headers.get("User-Agent", "")[:MAX_USER_AGENT],
-                                 address=(request.remote_addr or "")[:45]))
+    db.session.add(SecurityEvent(account_id=account_id, kind=kind, **this_browser()))
 
 
 def recent(account_id: int, limit: int = SHOWN) -> list[SecurityEvent]:

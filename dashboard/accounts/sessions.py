@@ -13,13 +13,17 @@ from dashboard.models import LoginSession, utcnow
 MAX_USER_AGENT = 200
 
 
+def this_browser() -> dict[str, str]:
+    """The request's User-Agent and address, cut to what the tables keep."""
+    return {"user_agent": request.headers.get("User-Agent", "")[:MAX_USER_AGENT], "address": (request.remote_addr or "")[:45]}
+
+
 def open_session(account_id: int) -> str:
     """A new server-side session for this browser; returns the token its cookie will carry."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(LoginSession(
-        token_hash=LoginSession.hash_token(token), account_id=account_id, created_at=now, last_seen_at=now,
-        user_agent=request.headers.get("User-Agent", "")[:MAX_USER_AGENT], address=(request.remote_addr or "")[:45],
+        token_hash=LoginSession.hash_token(token), account_id=account_id, created_at=now, last_seen_at=now, **this_browser(),
     ))
     db.session.commit()
     return token

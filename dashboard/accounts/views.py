@@ -75,9 +75,8 @@ def start_session(account: Account) -> None:
 def complete_sign_in(account_id: int, next_path: str):
     """Every way of signing in ends here: a new session, and this browser's device cookie."""
     account = db.session.get(Account, account_id)
+    security_events.record(account.id, "signed_in")  # committed with the new session's row
     start_session(account)
-    security_events.record(account.id, "signed_in")
-    db.session.commit()
     confirmation.confirmed()  # signing in is proving it: the Security page's changes need no second password now
     response = redirect(next_path)
     device_cookie.issue(response, account.email)
