@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.accounts import throttle
-from dashboard.core import language_choice as language
 from dashboard.extensions import db
 from dashboard.models import Account
 
@@ -51,10 +50,6 @@ def check_password(password: str) -> bool | throttle.Refusal:
     return True
 
 
-def confirm_page_url(back_to: str) -> str:
-    return url_for("security.confirm", next=language.safe_return_path(back_to))
-
-
 def required(back_to: str):
     """A view decorator: without a recent confirmation the change is not made. A form is sent to
     the confirmation page, which comes back to `back_to` (an endpoint, with #anchor allowed);
@@ -67,7 +62,7 @@ def required(back_to: str):
             if is_recent():
                 return view(*args, **kwargs)
             message = _("Confirm your password to make this change.")
-            page = confirm_page_url(url_for(endpoint) + (f"#{anchor}" if anchor else ""))
+            page = url_for("security.confirm", next=url_for(endpoint) + (f"#{anchor}" if anchor else ""))
             flash(message)  # shown on the confirmation page, whichever way the browser gets there
             if request.is_json or request.accept_mimetypes.best == "application/json":
                 return jsonify({"success": False, "error": message, "redirect": page}), 403
