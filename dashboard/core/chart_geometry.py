@@ -63,7 +63,7 @@ def allocation(values: Sequence[tuple[str, Decimal]], *, small: Decimal = Decima
         start = _hundredths(done * 10_000, whole)
         done += count
         end = _hundredths(done * 10_000, whole)
-        percent = Decimal((2 * count * 1000 + whole) // (2 * whole)).scaleb(-1)  # tenths, half up
+        percent = _half_up(count * 1000, whole, 1)
         slices.append(Slice(code, _exact(Fraction(count, unit)), percent, start, end - start, members))
     return slices
 
@@ -118,7 +118,12 @@ def line_points(values: Sequence[Decimal], *, width: int, height: int, margin: i
 
 def _hundredths(top: int, bottom: int) -> Decimal:
     """top / bottom hundredths (both positive, or top 0), rounded half up, as a two-place Decimal."""
-    return Decimal((2 * top + bottom) // (2 * bottom)).scaleb(-2)
+    return _half_up(top, bottom, 2)
+
+
+def _half_up(top: int, bottom: int, places: int) -> Decimal:
+    """top / bottom units of the `places`-th decimal (both positive, or top 0), rounded half up."""
+    return Decimal((2 * top + bottom) // (2 * bottom)).scaleb(-places)
 
 
 def sample_indices(count: int, most: int) -> list[int]:
