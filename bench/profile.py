@@ -65,6 +65,15 @@ def template_calls(app, client) -> dict[str, int]:
     return counts
 
 
+def wait_for(condition, what: str, seconds: float = 10) -> None:
+    """Until condition() holds; RuntimeError naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"waited {seconds:g} s for {what}")
+        time.sleep(0.001)
+
+
 def signed_in_client(app, email: str, password: str = load.BENCH_PASSWORD):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)

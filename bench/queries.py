@@ -13,14 +13,13 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
 
 from . import load
 from . import schema as bench_schema
-from .profile import signed_in_client
+from .profile import signed_in_client, wait_for
 
 PATHS = ("/api/balance", "/")
 
@@ -100,11 +99,7 @@ def count_queries(schema: str, email: str, password: str, *, cached: bool = Fals
         client.get(path)
     if cached:
         feed = app.extensions["dashboard_change_feed"]
-        deadline = time.monotonic() + 10
-        while not feed.listening and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if not feed.listening:
-            raise RuntimeError("the read cache's change feed did not start listening")
+        wait_for(lambda: feed.listening, "the read cache's change feed to listen")
         for path in PATHS:  # read while listening: now in the cache
             client.get(path)
 

@@ -22,7 +22,7 @@ import time
 
 from . import load, sqlite_site
 from . import schema as bench_schema
-from .profile import signed_in_client
+from .profile import signed_in_client, wait_for
 from .ticker import STEPS, current_rates, write_tick
 
 
@@ -93,23 +93,15 @@ def _measure_postgresql(schema: str, ticks: int) -> None:
     email = load.bench_email(load.middle_account(load.loaded_accounts(schema)[0]))
     cookie = _cookie(signed_in_client(app, email))
     feed = app.extensions["dashboard_change_feed"]
-    _wait_for(lambda: feed.listening, "the change feed to listen")
+    wait_for(lambda: feed.listening, "the change feed to listen")
 
     def tick(rates, step):
         heard = feed.generation
         write_tick(writer, rates, step, sqlite=False)
-        _wait_for(lambda: feed.generation != heard, "the change feed to hear the tick")
+        wait_for(lambda: feed.generation != heard, "the change feed to hear the tick")
 
     with bench_schema.connect(schema) as writer:
         _measure(app, cookie, f"PostgreSQL schema {schema}, signed in as {email}", ticks, tick, current_rates(writer))
-
-
-def _wait_for(condition, what: str, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"waited {seconds:g} s for {what}")
-        time.sleep(0.001)
 
 
 def _measure(app, cookie: str, where: str, ticks: int, tick, rates) -> None:
