@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from cachetools import LRUCache
-from sqlalchemy import and_, bindparam, exists, func, or_, select, type_coerce
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, type_coerce, union_all
 
 from dashboard.core.history import Step, holding_total
 from dashboard.extensions import db
@@ -38,6 +38,13 @@ _LATEST_ENTRY = (
     select(_journal.id, _journal.recorded_at).where(_journal.account_id == bindparam("account_id"))
     .order_by(_journal.id.desc()).limit(1)
 )
+_LATEST_TICK_ROW, _LATEST_ENTRY_ROW = _LATEST_TICK.subquery(), _LATEST_ENTRY.subquery()
+# Both in one statement: they are asked on every wallet page whose figures changed (each rate
+# tick), where a second round trip was a tenth of the charts' cost.
+_VERSION = union_all(
+    select(literal("tick"), _LATEST_TICK_ROW.c.id, _LATEST_TICK_ROW.c.recorded_at),
+    select(literal("entry"), _LATEST_ENTRY_ROW.c.id, _LATEST_ENTRY_ROW.c.recorded_at),
+)
 
 
 def database_identity() -> str:
@@ -48,10 +55,9 @@ def database_identity() -> str:
 def history_version(account_id: int) -> tuple:
     """What changes whenever anything an account's history is made from does: the latest tick
     and the account's latest journal entry (ids and when written, so a database emptied and
-    refilled never matches an older state). Two index lookups."""
-    tick = tuple(db.session.execute(_LATEST_TICK).first() or ())
-    entry = tuple(db.session.execute(_LATEST_ENTRY, {"account_id": account_id}).first() or ())
-    return tick, entry
+    refilled never matches an older state). Two index lookups in one statement."""
+    latest = {kind: (row_id, recorded_at) for kind, row_id, recorded_at in db.session.execute(_VERSION, {"account_id": account_id})}
+    return latest.get("tick", ()), latest.get("entry", ())
 
 
 def changed_at_or_before(account_id: int, moment: datetime, since: tuple) -> bool:

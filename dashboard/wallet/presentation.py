@@ -2,7 +2,9 @@
 same figures formatted for a locale, so the browser never re-implements the filters."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from decimal import Decimal
 
 from dashboard.core.formatting import amount, cut_decimal_zero, number, plain
 from dashboard.core.valuation import Valuation, share_percent
@@ -36,6 +38,14 @@ def _share(value) -> str | None:
     return None if value is None else format(value, "f")
 
 
+@functools.lru_cache(maxsize=4096)
+def _holding_figures(available: Decimal, in_use: Decimal, total: Decimal, decimals: int, locale: str) -> tuple[str, ...]:
+    """A holding's own amounts, exact and formatted. A rate tick changes none of them, yet every
+    tick makes the document again; kept per process (a few hundred bytes each)."""
+    return (_exact(available), _exact(in_use), _exact(total), amount(available, decimals, locale=locale),
+            amount(in_use, decimals, locale=locale), amount(total, decimals, locale=locale))
+
+
 def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) -> dict:
     """The /api/balance document but for the account's preferences; format_time renders a
     datetime in the page's zone and language, name_of names a currency in that language."""
@@ -43,16 +53,18 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
     for row in valuation.holdings:
         total_jpy = row.total_jpy
         share = share_percent(total_jpy, valuation.net_assets_jpy)
+        available, in_use, total, available_text, in_use_text, total_text = _holding_figures(
+            row.available, row.in_use, row.total, row.decimals, locale)
         rows.append(
             {
                 "currency": row.currency,
-                "available": _exact(row.available),
-                "in_use": _exact(row.in_use),
+                "available": available,
+                "in_use": in_use,
                 "rate_jpy": _exact(row.rate_jpy),
                 "rate_as_of": _iso(row.rate_as_of),
                 "available_jpy": _exact(row.available_jpy),
                 "in_use_jpy": _exact(row.in_use_jpy),
-                "total": _exact(row.total),
+                "total": total,
                 "total_jpy": _exact(total_jpy),
                 "share_percent": _share(share),
                 "missing_rate": row.missing_rate,
@@ -61,9 +73,9 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
                 "formatted": {
                     "code": row.currency.upper(),
                     "name": name_of(row.currency),
-                    "available": amount(row.available, row.decimals, locale=locale),
-                    "in_use": amount(row.in_use, row.decimals, locale=locale),
-                    "total": amount(row.total, row.decimals, locale=locale),
+                    "available": available_text,
+                    "in_use": in_use_text,
+                    "total": total_text,
                     "available_jpy": _jpy(row.available_jpy, locale),
                     "in_use_jpy": _jpy(row.in_use_jpy, locale),
                     "total_jpy": _jpy(total_jpy, locale),
