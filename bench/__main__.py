@@ -8,15 +8,17 @@ import argparse
 import contextlib
 import json
 import signal
+import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlsplit
 
 import psycopg
 
 from . import load, queries, report, schema, signin, sqlite_site, ticker, wrk
-from .server import Workers, serve
+from .server import Workers, serve, workers_cpu_seconds
 
 QUICK_SIZES = (1000, 20_000)
 
@@ -126,9 +128,14 @@ def measure(target: Target, seconds: float) -> wrk.Result:
         if not signin.answers_not_modified(target.conditional_on, target.cookie, etag):
             raise RuntimeError(f"{target.label}: the current ETag is not answered 304")
         headers["If-None-Match"] = etag
+    server = "http://" + urlsplit(target.url).netloc
     with moving:
+        spent = workers_cpu_seconds(server)
         result = wrk.run(target.label, target.url, seconds=seconds, connections=target.connections,
                          cookie=target.cookie, headers=headers)
+        spent = workers_cpu_seconds(server) - spent
+    if result.requests:
+        result = replace(result, worker_cpu_ms=spent * 1000 / result.requests)
     if result.errors:
         raise RuntimeError(f"{target.label}: {result.errors} failed requests; the figures would be meaningless")
     print(f"  {target.label:<52} {result.rps:>7.0f} req/s   p50 {result.p50_ms:7.2f} ms   p99 {result.p99_ms:7.2f} ms")
@@ -148,6 +155,9 @@ def best_result(results: list[wrk.Result]) -> dict:
         "p50_ms": best.p50_ms,
         "p99_ms": best.p99_ms,
         "rps_spread": [min(r.rps for r in results), max(r.rps for r in results)],
+        # The workers' CPU per request, median of the rounds: the cost of the app's own work,
+        # which the machine's other load does not move the way it moves requests/s.
+        "worker_cpu_ms": statistics.median(cpu) if (cpu := [r.worker_cpu_ms for r in results if r.worker_cpu_ms is not None]) else None,
         "requests": sum(r.requests for r in results),
         "rounds": [asdict(r) for r in results],
     }

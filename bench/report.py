@@ -86,6 +86,10 @@ def render(figures: dict) -> str:
         kept = targets[key]["rps"] / targets[steady]["rps"]
         lines.append(f"target {labels[key]} within {1 - TICKER_KEEPS:.0%} of steady rates: "
                      f"{kept:.0%} of {targets[steady]['rps']:.0f} req/s — {_verdict(kept >= TICKER_KEEPS)}")
+        moving_cpu, steady_cpu = targets[key].get("worker_cpu_ms"), targets[steady].get("worker_cpu_ms")
+        if moving_cpu and steady_cpu:
+            lines.append(f"  (the workers' CPU per request, median of the rounds: {moving_cpu:.3f} ms moving against "
+                         f"{steady_cpu:.3f} steady, {moving_cpu / steady_cpu - 1:+.0%})")
     if len(sizes) > 1:
         first, last = min(sizes, key=int), max(sizes, key=int)
         for kind, how in (("api_balance_alone", "1 connection"), ("api_balance", f"{figures['connections']} connections")):

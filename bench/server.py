@@ -29,6 +29,29 @@ class Workers:
         return f"{self.count} {self.worker_class} workers{threads}"
 
 
+# Each served base URL's gunicorn arbiter, so a measurement can read what its workers spent.
+_ARBITERS: dict[str, int] = {}
+
+
+def workers_cpu_seconds(base_url: str) -> float:
+    """CPU time (user and system) spent so far by the workers of the gunicorn serving base_url:
+    unlike requests/s, it does not move when another process on the machine takes the CPU, so
+    it shows what a change costs the app itself."""
+    arbiter = _ARBITERS[base_url]
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == arbiter:  # fields after the name: state, ppid, ..., utime (12th), stime (13th)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,7 +109,10 @@ def serve(app: str, workers: Workers, env: dict | None = None):
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_until_listening(process, port, log)
-        yield f"http://127.0.0.1:{port}"
+        base_url = f"http://127.0.0.1:{port}"
+        _ARBITERS[base_url] = process.pid
+        yield base_url
     finally:
+        _ARBITERS.pop(f"http://127.0.0.1:{port}", None)
         stop(process)
         log.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx/3xx answers plus socket errors: any at all makes the figures worthless
+    worker_cpu_ms: float | None = None  # CPU the server's workers spent per request (bench.server.workers_cpu_seconds)
 
 
 def ensure_wrk() -> str:
