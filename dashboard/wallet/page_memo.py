@@ -1,19 +1,21 @@
-"""The wallet page, rendered once per distinct set of inputs and completed per request.
+"""The wallet page, made once per distinct set of inputs and completed per request.
 
 Rendering the page's templates was most of a page request, yet the HTML is the same for every
 request with the same figures, language, address, language prompt, switches (header, zero
 balances, discreet) and charts (whose key names their range and latest period boundary); only the
-CSRF token differs from browser to browser. So the page is rendered once with a placeholder
-for the token, kept with its figures (holdings.WalletFigures), and each request puts its own
-token in. The key names every input; the templates are rendered against stand-ins for the
-per-request objects they must not read (session, g, current_user), which fail loudly, so a
-template change that reads something the key does not name breaks a test instead of showing
-one visitor another's page.
+CSRF token differs from browser to browser. So the page is made once with a placeholder for the
+token, kept with its figures (holdings.WalletFigures), and each request puts its own token in.
+New figures (every rate tick) fill the page's shape, rendered once per shape (page_shapes.py).
+The key names every input; the templates are rendered against stand-ins for the per-request
+objects they must not read (session, g, current_user), which fail loudly, so a template change
+that reads something the key does not name breaks a test instead of showing one visitor
+another's page.
 """
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from cachetools import TTLCache
@@ -21,6 +23,7 @@ from flask import current_app, render_template, request, session
 from flask_wtf.csrf import generate_csrf
 
 from dashboard.wallet.holdings import WalletFigures
+from dashboard.wallet.page_shapes import Shapes
 
 # Random per process, so no text a visitor can put on the page is ever taken for it.
 CSRF_HOLE = "csrf-hole-" + secrets.token_hex(16)
@@ -61,11 +64,6 @@ def app_identity() -> object:
     return current_app.extensions.setdefault("dashboard_memo_identity", object())
 
 
-def render_wallet_page(template: str, figures: WalletFigures, **inputs) -> str:
-    key = page_key(template, **inputs)
-    return render_template(template) if key is None else with_csrf_token(wallet_page_shell(template, figures, key))
-
-
 def page_key(
     template: str, *, locale: str, prompt: str | None, show_in_header: bool,
     hide_zero_balances: bool, discreet: bool = False, charts: tuple = (),
@@ -76,21 +74,43 @@ def page_key(
         return None
     return (
         "page", template, app_identity(), request.script_root, request.path, request.endpoint,
-        locale, prompt, show_in_header, hide_zero_balances, discreet, charts, current_app.config["REFRESH_SECONDS"],
+        locale, prompt, show_in_header, hide_zero_balances, discreet, current_app.config["REFRESH_SECONDS"], charts,
     )
 
 
-def wallet_page_shell(template: str, figures: WalletFigures, key: tuple) -> str:
-    """The memoised page with a hole for the CSRF token."""
-    return figures.derived(key, lambda: render_template(
-        template,
-        csrf_token=lambda: CSRF_HOLE,
-        request=SimpleNamespace(endpoint=request.endpoint, path=request.path),
-        session=_Unkeyed("session"),
-        g=_Unkeyed("g"),
-        current_user=_Unkeyed("current_user"),
-        get_flashed_messages=lambda *args, **kwargs: [],
-    ))
+def _shape_scope(key: tuple) -> tuple:
+    """What, besides its figures, a page's shape is drawn from: the key without the account and
+    the period boundary its charts' key names (both reach the page only through the figures),
+    so wallets alike share one shape. page_key puts the charts' key (range first) last."""
+    charts = key[-1]
+    return (*key[:-1], charts[:1])
+
+
+# The wallet templates' inputs kept whole in the shape: what they compare, test or loop over.
+KEPT = frozenset({"currency", "missing_rates", "range", "ranges", "widest_figure"})
+# Shapes per process: each about as large as a page (30–60 kB).
+_SHAPES = Shapes(size=256)
+
+
+def wallet_page_shell(template: str, figures: WalletFigures, key: tuple,
+                      inputs: Callable[[], dict], functions: Callable[[dict], dict]) -> str:
+    """The memoised page with a hole for the CSRF token. inputs() gives what the templates read
+    of the figures, by name; functions(values) gives the templates' functions over such values
+    (the figures themselves, or their holes while the shape is rendered)."""
+
+    def make() -> str:
+        return _SHAPES.page(_shape_scope(key), inputs(), KEPT, lambda values: render_template(
+            template,
+            **functions(values),
+            csrf_token=lambda: CSRF_HOLE,
+            request=SimpleNamespace(endpoint=request.endpoint, path=request.path),
+            session=_Unkeyed("session"),
+            g=_Unkeyed("g"),
+            current_user=_Unkeyed("current_user"),
+            get_flashed_messages=lambda *args, **kwargs: [],
+        ))
+
+    return figures.derived(key, make)
 
 
 def with_csrf_token(shell: str) -> str:

@@ -48,11 +48,18 @@ def balance_rows(compact: bool = False) -> Markup:
     (per app and mount point, which the icons' URLs name). In discreet mode they hold no amount."""
     figures = current_figures()
     hide_zero, discreet = current_user.hide_zero_balances, current_user.discreet
+    key = ("balance_rows", compact, hide_zero, discreet, app_identity(), request.script_root)
+    return figures.derived(key, lambda: _rows_html(figures.shown(discreet)["balances"], hide_zero, compact))
+
+
+def _rows_html(rows: list[dict], hide_zero: bool, compact: bool) -> Markup:
     template = "wallet/_compact_rows.html" if compact else "wallet/_balance_rows.html"
-    key = ("balance_rows", template, hide_zero, discreet, app_identity(), request.script_root)
-    return figures.derived(key, lambda: Markup(render_template(
-        template, rows=figures.shown(discreet)["balances"], hide_zero=hide_zero,
-    )))
+    return Markup(render_template(template, rows=rows, hide_zero=hide_zero))
+
+
+def net_assets_long() -> bool:
+    """Whether the net assets figure needs the smaller type to fit a phone."""
+    return len(current_balance()["net_assets"]["formatted"]) > 16
 
 
 def widest_figure() -> int:
@@ -114,10 +121,41 @@ def wallet_context():
         "balance": current_balance,
         "balance_rows": balance_rows,
         "widest_figure": widest_figure,
+        "net_assets_long": net_assets_long,
         "discreet": current_user.discreet,
         "wallet_charts": lambda: wallet_charts(current_figures()),
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
     }
+
+
+def page_inputs() -> dict:
+    """What the wallet page's templates read of the figures, by the names of their functions."""
+    return {
+        "balance": current_balance(),
+        "widest_figure": widest_figure(),
+        "net_assets_long": net_assets_long(),
+        "wallet_charts": wallet_charts(current_figures()) if current_app.config["WALLET_CHARTS"] else None,
+    }
+
+
+def page_functions(values: dict) -> dict:
+    """The wallet templates' functions over `values` (page_inputs' or their holes, page_shapes.py)."""
+    balance = values["balance"]
+    return {
+        "balance": lambda: balance,
+        "balance_rows": lambda compact=False: _rows_html(balance["balances"], balance["hide_zero_balances"], compact),
+        "widest_figure": lambda: values["widest_figure"],
+        "net_assets_long": lambda: values["net_assets_long"],
+        "wallet_charts": lambda: values["wallet_charts"],
+    }
+
+
+def render_wallet_page(template: str, figures: WalletFigures, **key_inputs) -> str:
+    """`template` as the wallet page is served: memoised when page_key allows it."""
+    key = page_key(template, **key_inputs)
+    if key is None:
+        return render_template(template)
+    return with_csrf_token(wallet_page_shell(template, figures, key, page_inputs, page_functions))
 
 
 # A page without charts has no period boundary to be drawn again at.
@@ -141,7 +179,7 @@ def index():
     if key is None:
         return render_template("wallet/index.html")
     figures = current_figures()
-    shell = wallet_page_shell("wallet/index.html", figures, key)
+    shell = wallet_page_shell("wallet/index.html", figures, key, page_inputs, page_functions)
     unchanged_refresh.remember_page(figures, key, changes_at=chart_changes_at(charts) if charts else NO_CHARTS_CHANGE)
     return with_csrf_token(shell)
 

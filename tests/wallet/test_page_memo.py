@@ -12,7 +12,7 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from dashboard.language.i18n import prompt_language, select_locale
 from dashboard.wallet import page_memo
-from dashboard.wallet.views import current_figures
+from dashboard.wallet.views import current_figures, render_wallet_page
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def app_config():
 def memo_render(template="wallet/index.html"):
     from flask_login import current_user
 
-    return page_memo.render_wallet_page(
+    return render_wallet_page(
         template, current_figures(), locale=select_locale(), prompt=prompt_language(),
         show_in_header=current_user.show_net_assets_in_header, hide_zero_balances=current_user.hide_zero_balances,
     )
