@@ -10,8 +10,11 @@ lengths), every None, boolean and falsy value as it is, and the values named `ke
 codes, range names: what the templates compare and loop over). Every other value (text, Decimal,
 int) is a figure: while the shape is rendered it is a Hole, which writes itself out as a marker and refuses any other use: a template
 that tests, measures, compares or filters a figure fails loudly (UnshapedUse) rather than
-drawing one set of figures' page for another. Filling escapes each value exactly as Jinja's
-autoescape does, so the page is, byte for byte, what rendering afresh gives (the tests compare).
+drawing one set of figures' page for another. (Jinja's type tests, `is string` and the like,
+cannot be refused: a template should not need them on a figure; tests/wallet/test_page_shapes.py
+compares the page with a fresh render in every state it has, which would show one.) Filling
+escapes each value exactly as Jinja's autoescape does, so the page is, byte for byte, what
+rendering afresh gives.
 """
 from __future__ import annotations
 
