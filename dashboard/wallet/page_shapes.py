@@ -34,6 +34,9 @@ from markupsafe import escape
 _TOKEN = secrets.token_hex(12)
 _MARKER = f"<page-hole-{_TOKEN}-"
 _HOLE_AT = re.compile(re.escape(_MARKER) + r"(\d+)>")
+# What markupsafe.escape changes: a figure without any (nearly all: digits, separators, words)
+# is written as it is, without building a Markup of it.
+_ESCAPED = re.compile(r"[&<>'\"]").search
 
 
 class UnshapedUse(RuntimeError):
@@ -141,7 +144,8 @@ class Shape:
     def filled(self, figures: tuple) -> str:
         out = [self.head]
         for index, text in self.rest:
-            out.append(escape(figures[index]))
+            figure = figures[index]
+            out.append(figure if type(figure) is str and not _ESCAPED(figure) else escape(figure))
             out.append(text)
         return "".join(out)
 
