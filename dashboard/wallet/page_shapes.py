@@ -2,19 +2,20 @@
 
 A rate tick changes every figure on the wallet page and, nearly always, nothing else: not which
 rows there are, nor which notices show, nor which cells say "—". Rendering the templates again
-for every tick was half of what a tick cost a worker (bench.tick_cost). So the page is rendered
-once per *shape*, with a hole in place of each figure, and a new set of figures fills the holes.
+for every tick was two thirds of what a tick cost the page (bench.tick_cost, pyinstrument). So
+the page is rendered once per *shape*, with a hole in place of each figure, and a new set of
+figures fills the holes.
 
 An input's shape is everything about it but its figures: the structure (dictionary keys, list
 lengths), every None, boolean and falsy value as it is, and the values named `kept` (currency
-codes, range names: what the templates compare and loop over). Every other value (text, Decimal,
-int) is a figure: while the shape is rendered it is a Hole, which writes itself out as a marker and refuses any other use: a template
-that tests, measures, compares or filters a figure fails loudly (UnshapedUse) rather than
-drawing one set of figures' page for another. (Jinja's type tests, `is string` and the like,
-cannot be refused: a template should not need them on a figure; tests/wallet/test_page_shapes.py
-compares the page with a fresh render in every state it has, which would show one.) Filling
-escapes each value exactly as Jinja's autoescape does, so the page is, byte for byte, what
-rendering afresh gives.
+codes, range names: what the templates compare and loop over). Every other value (text,
+Decimal, int) is a figure. While the shape is rendered a figure is a Hole, which writes itself
+out as a marker and refuses any other use: a template that tests, measures, compares or filters
+a figure fails loudly (UnshapedUse) rather than drawing one set of figures' page for another.
+(Jinja's type tests, `is string` and the like, cannot be refused: a template should not need
+them on a figure; tests/wallet/test_page_shapes.py compares the page with a fresh render in
+every state it has, which would show one.) Filling escapes each value exactly as Jinja's
+autoescape does, so the page is, byte for byte, what rendering afresh gives.
 """
 from __future__ import annotations
 

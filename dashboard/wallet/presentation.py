@@ -41,7 +41,9 @@ def _share(value) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _holding_figures(available: Decimal, in_use: Decimal, total: Decimal, decimals: int, locale: str) -> tuple[str, ...]:
     """A holding's own amounts, exact and formatted. A rate tick changes none of them, yet every
-    tick makes the document again; kept per process (a few hundred bytes each)."""
+    tick makes the document again; kept per process (a few hundred bytes each). Equal amounts
+    written differently (1.0, 1.00) share an entry, and format alike: both are normalised or
+    rounded to the currency's places."""
     return (_exact(available), _exact(in_use), _exact(total), amount(available, decimals, locale=locale),
             amount(in_use, decimals, locale=locale), amount(total, decimals, locale=locale))
 
