@@ -31,7 +31,9 @@ WATCHED_TABLES = ("accounts", "login_sessions", "balances", "rates", "currencies
 class ReadCache:
     def __init__(self, feed: ChangeFeed, *, seconds: float, max_sessions: int, max_wallets: int):
         self._feed = feed
-        self._lock = threading.Lock()
+        # Re-entrant: SQLite's feed finds a change while it is asked (unchanged_since, under this
+        # lock in _through) and calls changed(), which takes it, in the same thread.
+        self._lock = threading.RLock()
         self._sessions: TTLCache = TTLCache(max_sessions, seconds)  # token hash -> (account id, ...)
         self._wallets: TTLCache = TTLCache(max_wallets, seconds)    # account id -> wallet rows
         # account id -> token hashes stored for it, so a change to one account (sign-out,

@@ -263,3 +263,33 @@ def test_sessions_of_a_changed_account_are_found_without_a_scan_even_after_turno
     feed.publish("login_sessions", 1)
     assert cache.signed_in("token-5", read) == (1, "fresh@example.com") and len(calls) == 1
     assert cache.signed_in("token-6", lambda: pytest.fail("account 0's session was evicted")) == (0, "a6@example.com")
+
+
+def test_a_commit_during_a_read_on_sqlite_is_not_stored_and_does_not_hang(tmp_path):
+    """SQLite's feed finds changes while asked, and tells the cache at once: asked under the
+    cache's lock, as the store is, it must not wait on that lock itself (a worker hung there
+    when a rate tick landed during a read)."""
+    import sqlite3
+    import threading
+
+    from dashboard.read_path.sqlite_feed import SqliteDataVersion
+
+    path = tmp_path / "feed.sqlite3"
+    with sqlite3.connect(path) as writer:
+        writer.execute("CREATE TABLE rates (code TEXT, rate TEXT)")
+    cache = ReadCache(SqliteDataVersion(str(path)), seconds=60, max_sessions=10, max_wallets=10)
+    read, calls = counting_reader(("rows",))
+
+    def racing_read():
+        with sqlite3.connect(path) as other:  # another process's tick, committed while the read is in flight
+            other.execute("INSERT INTO rates VALUES ('btc', '1')")
+        return read()
+
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(cache.wallet(7, racing_read)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)  # a bound on a hang, not a timing assertion
+    assert not reader.is_alive(), "the read hung on the cache's own lock"
+    assert answers == [("rows",)]
+    assert cache.wallet(7, read) == ("rows",) and len(calls) == 2  # read again, not from memory
+    assert cache.wallet(7, read) == ("rows",) and len(calls) == 2  # now cached
