@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (the app, its test extra, Debian's chromium and a Japanese
-# font when missing and running as root), checks the layering and the lint rules, and runs the
-# whole suite. Extra arguments go to pytest.
+# font when missing and running as root), checks the layering and the lint rules, builds the
+# documentation strictly, and runs the whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -25,6 +25,15 @@ fi
 # lint-imports: silent when every contract is kept, its full report (and a failure) when not.
 "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
 "$VENV/bin/ruff" check --no-cache --quiet .
+
+# The documentation site (mkdocs.yml), strictly: a broken link or anchor, or a page missing from
+# the navigation, fails here. Built into a temporary folder, so the checkout stays clean.
+docs_site="$(mktemp -d)"
+trap 'rm -rf "$docs_site"' EXIT
+# Not --quiet: it hides the warnings that --strict counts, and the build passes whatever they say.
+NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "$docs_site"
+rm -rf "$docs_site"
+trap - EXIT
 
 # Three workers on two cores: the suite waits on PostgreSQL, Chromium and subprocesses a third of the time.
 exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-3}" "$@"
