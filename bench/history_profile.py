@@ -5,7 +5,7 @@ rates kept (after an entry of the account, or READ_CACHE_SECONDS); made afresh w
 read again (after a tick at or before the last boundary, or the first request of a process).
 
 Run (after `python -m bench.history` has loaded its schema): python -m bench.history_profile
-    [--schema bench_history] [--repeat 100] [--ranges 1y,1m,1w,1d,all] [--out /tmp/history-profile]
+    [--schema bench_history] [--repeat 100] [--ranges 1y,1m,1w,1d,all] [--out DIR]
 """
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
 """Where a request's time goes: each stage of GET / and GET /api/balance timed alone, then pyinstrument.
 
-Run: python -m bench.profile [--schema bench_1000] [--repeat 300] [--out /tmp/bench-profile]
+Run: python -m bench.profile [--schema bench_1000] [--repeat 300] [--out DIR]
+(the pyinstrument reports go to DIR, by default bench-profile in the system's temporary folder)
 In-process through Flask's test client (no gunicorn, no wrk), signed in with CSRF on as in production.
 """
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -174,7 +176,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     parser.add_argument("--schema", default="bench_1000", help="a schema the bench has loaded (default bench_1000)")
     parser.add_argument("--repeat", type=int, default=300, help="calls per figure (default 300)")
-    parser.add_argument("--out", default="/tmp/bench-profile", help="folder for the pyinstrument reports")
+    parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "bench-profile"),
+                        help="folder for the pyinstrument reports (default: bench-profile in the temporary folder)")
     args = parser.parse_args(argv)
     loaded = load.loaded_accounts(args.schema)
     if not loaded:

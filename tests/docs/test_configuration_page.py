@@ -1,0 +1,188 @@
+"""docs/configuration.md's settings table against the environment variables the app reads, both ways.
+
+What the app reads is found twice over. Dynamically: the factory runs (config.from_environment and
+the start-up checks with it) with os.environ replaced by a mapping that records every name read
+from inside the dashboard package and answers "unset" to it. Statically: every
+`os.environ.get(NAME)`, `os.environ[NAME]`, `os.getenv(NAME)` and `NAME in os.environ` in
+dashboard/, whatever module it is in and whenever it runs (a command's body, a request). A read
+whose name is neither a literal nor a module-level constant can only be seen by the first, so
+outside config.py (which the factory runs whole) it fails here: name the variable with a constant.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+
+from dashboard import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "dashboard"
+PAGE = ROOT / "docs" / "configuration.md"
+VARIABLE = re.compile(r"`([A-Z][A-Z0-9_]*)`")
+
+
+def settings_table(text: str) -> list[str]:
+    """The variables named in the first column of the table under "## Settings", in order."""
+    lines = text.splitlines()
+    assert "## Settings" in lines, "docs/configuration.md has no '## Settings' section"
+    rows: list[str] = []
+    for line in lines[lines.index("## Settings") + 1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    assert len(rows) > 2, "the settings table is missing or empty"
+    header, _rule, *body = rows
+    assert header.split("|")[1].strip() == "variable", f"the settings table's first column must be 'variable': {header}"
+    names = []
+    for row in body:
+        match = VARIABLE.fullmatch(row.split("|")[1].strip())
+        assert match, f"a settings row must name one `VARIABLE` in its first cell: {row}"
+        names.append(match[1])
+    return names
+
+
+def _is_mapping_machinery(filename: str) -> bool:
+    """Mapping.get and os.getenv, which stand between a caller and __getitem__ (frozen or not)."""
+    return Path(filename.strip("<>").removeprefix("frozen ")).stem in {"_collections_abc", "os"}
+
+
+class RecordingEnvironment(MutableMapping):
+    """os.environ for the duration of a test: reads from the dashboard package are recorded and
+    see every variable unset (so the defaults are taken); everyone else sees the real environment."""
+
+    def __init__(self, real):
+        self.real = real
+        self.read: set[str] = set()
+
+    def _from_dashboard(self) -> bool:
+        frame = sys._getframe(2)
+        # Mapping.get calls __getitem__: skip the frames of collections.abc itself.
+        while frame is not None and _is_mapping_machinery(frame.f_code.co_filename):
+            frame = frame.f_back
+        return frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(PACKAGE)
+
+    def __getitem__(self, key):
+        if self._from_dashboard():
+            self.read.add(key)
+            raise KeyError(key)
+        return self.real[key]
+
+    def __contains__(self, key):
+        if self._from_dashboard():
+            self.read.add(key)
+            return False
+        return key in self.real
+
+    def __setitem__(self, key, value):
+        self.real[key] = value
+
+    def __delitem__(self, key):
+        del self.real[key]
+
+    def __iter__(self):
+        return iter(self.real)
+
+    def __len__(self):
+        return len(self.real)
+
+
+def read_while_starting(monkeypatch) -> set[str]:
+    recording = RecordingEnvironment(os.environ)
+    monkeypatch.setattr(os, "environ", recording)
+    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.undo()
+    return recording.read
+
+
+def _is_os_environ(node: ast.AST, aliases: set[str]) -> bool:
+    if isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name) and node.value.id == "os":
+        return True
+    return isinstance(node, ast.Name) and node.id in aliases
+
+
+def read_in_source() -> tuple[set[str], list[str]]:
+    """Names read from os.environ anywhere in dashboard/, and the reads whose name it cannot tell."""
+    names: set[str] = set()
+    unknown: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                     for target in node.targets if isinstance(target, ast.Name)}
+        # `from os import environ, getenv`, and `env = os.environ` anywhere in the module.
+        aliases = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   and node.module == "os" for alias in node.names if alias.name == "environ"}
+        getenvs = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   and node.module == "os" for alias in node.names if alias.name == "getenv"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and _is_os_environ(node.value, aliases):
+                aliases |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        for node in ast.walk(tree):
+            key = None
+            if isinstance(node, ast.Call):
+                function = node.func
+                if isinstance(function, ast.Attribute) and function.attr in {"get", "pop", "setdefault"} \
+                        and _is_os_environ(function.value, aliases):
+                    key = node.args[0] if node.args else None
+                elif (isinstance(function, ast.Attribute) and function.attr == "getenv"
+                      and isinstance(function.value, ast.Name) and function.value.id == "os") \
+                        or (isinstance(function, ast.Name) and function.id in getenvs):
+                    key = node.args[0] if node.args else None
+                else:
+                    continue
+            elif isinstance(node, ast.Subscript) and _is_os_environ(node.value, aliases):
+                key = node.slice
+            elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn) \
+                    and _is_os_environ(node.comparators[0], aliases):
+                key = node.left
+            else:
+                continue
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                names.add(key.value)
+            elif isinstance(key, ast.Name) and key.id in constants:
+                names.add(constants[key.id])
+            elif path != PACKAGE / "config.py":
+                unknown.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return names, unknown
+
+
+def test_the_settings_table_names_each_variable_once():
+    names = settings_table(PAGE.read_text(encoding="utf-8"))
+    assert len(names) == len(set(names)), sorted({name for name in names if names.count(name) > 1})
+
+
+def test_every_variable_the_app_reads_is_documented_and_every_documented_one_is_read(monkeypatch):
+    documented = set(settings_table(PAGE.read_text(encoding="utf-8")))
+    static, unknown = read_in_source()
+    assert not unknown, f"os.environ read with a name this test cannot see; use a module-level constant: {unknown}"
+    read = read_while_starting(monkeypatch) | static
+    assert read - documented == set(), "read by the app, missing from docs/configuration.md's settings table"
+    assert documented - read == set(), "in docs/configuration.md's settings table, read nowhere in the app"
+
+
+def test_the_factory_reads_what_config_reads(monkeypatch):
+    """The recording sees the settings at all: a few every deployment sets, and one read only by
+    a helper (_int), not by from_environment's own `env.get`."""
+    read = read_while_starting(monkeypatch)
+    assert {"SECRET_KEY", "DATABASE_URL", "DASHBOARD_ENV", "READ_CACHE_SECONDS", "TRUSTED_PROXIES"} <= read
+
+
+def test_the_source_scan_finds_reads_outside_config():
+    static, _ = read_in_source()
+    # cli/compensation.py reads it through a module-level constant, only while a command runs.
+    assert "DASHBOARD_TEST_KILL_AFTER_BATCHES" in static
+
+
+def test_a_row_removed_from_the_table_is_noticed(monkeypatch):
+    text = PAGE.read_text(encoding="utf-8")
+    without = "\n".join(line for line in text.splitlines() if not line.startswith("| `SECRET_KEY` |"))
+    assert "SECRET_KEY" not in settings_table(without)
+    static, _ = read_in_source()
+    assert "SECRET_KEY" in (read_while_starting(monkeypatch) | static) - set(settings_table(without))
