@@ -57,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=_positive(int), default=5, help="rounds over every app and page; medians are reported (default 5)")
     parser.add_argument("--warmup", type=_not_negative, default=2.0, help="seconds of unmeasured load on each target before the rounds (default 2)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: sizes 1000,20000, one round of 3 s measurements")
-    # The README's production command: `gunicorn --workers 2 "dashboard:create_app()"`, sync workers.
+    # The production command of docs/operations.md: `gunicorn --workers 2 "dashboard:create_app()"`, sync workers.
     parser.add_argument("--workers", type=_positive(int), default=2, help="gunicorn workers, for every app (default 2)")
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"), help="default sync, gunicorn's own default")
     parser.add_argument("--threads", type=_positive(int), default=1, help="threads per gthread worker (default 1)")

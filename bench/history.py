@@ -123,7 +123,7 @@ def main(argv=None) -> None:
     parser.add_argument("--connections", default="1,4")
     parser.add_argument("--ranges", default="1y,1m,1w,1d,all")
     parser.add_argument("--moving-ranges", default="1y", help="ranges measured again with every rate moving 5×/s ('' for none)")
-    # The README's production command, as bench/run.sh serves it: 2 sync workers.
+    # The production command of docs/operations.md, as bench/run.sh serves it: 2 sync workers.
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=1)

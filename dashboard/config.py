@@ -42,7 +42,7 @@ def _positive(name: str, default: int) -> int:
 
 
 def from_environment() -> dict:
-    """Settings from environment variables; every one is listed in the README."""
+    """Settings from environment variables; every one is a row of docs/configuration.md (tests/docs checks it)."""
     env = os.environ
     https = _bool(env.get("DASHBOARD_HTTPS"))
     return {
