@@ -73,3 +73,36 @@ def test_the_readme_is_no_log_of_measurements():
     text = README.read_text(encoding="utf-8")
     figures = re.findall(r"\d[\d,.]*\s*(?:ms|req/s|µs|%)(?!\w)", text)
     assert not figures, f"measurements belong in docs/performance.md: {figures}"
+
+
+def japanese_style_rules():
+    """The catalogue's style rules (tests/language/test_japanese_style.py), for the README's prose too."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("japanese_style", ROOT / "tests" / "language" / "test_japanese_style.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [module.half_width_punctuation, module.full_width_latin, module.spacing, module.desu_masu, module.never_words]
+
+
+def prose_lines(markdown: str) -> list[str]:
+    """The README's sentences and list items, with code, link targets, URLs and emphasis taken out."""
+    lines = []
+    for paragraph in markdown.split("\n\n"):
+        if paragraph.startswith(("    ", "|", "#", "[English]")):
+            continue
+        for line in paragraph.splitlines():
+            line = re.sub(r"`[^`]*`", "X", line)
+            line = re.sub(r"\]\([^)]*\)", "]", line).replace("[", "").replace("]", "")
+            line = re.sub(r"https?://\S+", "X", line).replace("**", "")
+            lines.append(line.removeprefix("- "))
+    return lines
+
+
+def test_the_japanese_readme_keeps_the_catalogues_style():
+    lines = prose_lines(README_JA.read_text(encoding="utf-8"))
+    assert len(lines) > 10
+    rules = japanese_style_rules()
+    assert rules[3]("デモを起動する。")  # the rules do catch a plain-form sentence
+    broken = [(rule.__name__, line[:60]) for line in lines for rule in rules if rule(line)]
+    assert not broken
