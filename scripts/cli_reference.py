@@ -3,9 +3,10 @@
     python scripts/cli_reference.py           rewrite the part between the markers in docs/cli.md
     python scripts/cli_reference.py --check   exit 1 (and say so) when docs/cli.md is not up to date
 
-Every command the app registers (`app.cli`, what `flask --app dashboard --help` lists beside
-Flask's own run/shell/routes and Flask-Migrate's db) is walked recursively, and each command's
-usage, help and options are written as click prints them. tests/docs/test_cli_page.py runs the
+Every command the dashboard defines and registers (`app.cli`, what `flask --app dashboard --help`
+lists beside Flask's own run/shell/routes and Flask-Migrate's db, whose help is theirs and changes
+with their releases) is walked recursively, and each command's usage, help and options are
+written as click prints them. tests/docs/test_cli_page.py runs the
 same check, so a command or option added without regenerating the page fails the tests.
 """
 from __future__ import annotations
@@ -35,11 +36,16 @@ def app_commands():
     return app.cli
 
 
+def is_own(command: click.Command) -> bool:
+    """Defined in the dashboard package (its callbacks keep their module when wrapped)."""
+    return (getattr(command.callback, "__module__", None) or "").startswith("dashboard.")
+
+
 def walk(group: click.Group, parent: click.Context) -> Iterator[tuple[click.Context, click.Command]]:
-    """Every visible command under group, depth first in name order, with its context."""
+    """Every visible command of the dashboard's under group, depth first in name order, with its context."""
     for name in sorted(group.commands):
         command = group.commands[name]
-        if command.hidden:
+        if command.hidden or not is_own(command):
             continue
         context = click.Context(command, info_name=name, parent=parent, terminal_width=WIDTH, max_content_width=WIDTH)
         yield context, command
@@ -86,7 +92,7 @@ def section(context: click.Context, command: click.Command) -> str:
     if params:
         lines += params + [""]
     if isinstance(command, click.Group):
-        names = [name for name in sorted(command.commands) if not command.commands[name].hidden]
+        names = [name for name in sorted(command.commands) if not command.commands[name].hidden and is_own(command.commands[name])]
         lines += ["Commands: " + ", ".join(f"`{name}`" for name in names) + ".", ""]
     return "\n".join(lines)
 
