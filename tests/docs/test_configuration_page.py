@@ -17,10 +17,12 @@ import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
+import dashboard
 from dashboard import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "dashboard"
+# The package as imported (the checkout after `pip install -e .`, site-packages after `pip install .`).
+PACKAGE = Path(dashboard.__file__).resolve().parent
 PAGE = ROOT / "docs" / "configuration.md"
 VARIABLE = re.compile(r"`([A-Z][A-Z0-9_]*)`")
 
@@ -107,11 +109,11 @@ def _is_os_environ(node: ast.AST, aliases: set[str]) -> bool:
     return isinstance(node, ast.Name) and node.id in aliases
 
 
-def read_in_source() -> tuple[set[str], list[str]]:
+def read_in_source(paths=None) -> tuple[set[str], list[str]]:
     """Names read from os.environ anywhere in dashboard/, and the reads whose name it cannot tell."""
     names: set[str] = set()
     unknown: list[str] = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in paths or sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
                      and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
@@ -149,7 +151,7 @@ def read_in_source() -> tuple[set[str], list[str]]:
             elif isinstance(key, ast.Name) and key.id in constants:
                 names.add(constants[key.id])
             elif path != PACKAGE / "config.py":
-                unknown.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                unknown.append(f"{path.name}:{node.lineno}")
     return names, unknown
 
 
@@ -186,3 +188,19 @@ def test_a_row_removed_from_the_table_is_noticed(monkeypatch):
     assert "SECRET_KEY" not in settings_table(without)
     static, _ = read_in_source()
     assert "SECRET_KEY" in (read_while_starting(monkeypatch) | static) - set(settings_table(without))
+
+
+def test_the_source_scan_knows_every_way_of_reading(tmp_path):
+    module = tmp_path / "reader.py"
+    module.write_text(
+        "import os\n"
+        "from os import environ as env, getenv\n"
+        "NAME = 'E'\n"
+        "def read(name):\n"
+        "    alias = os.environ\n"
+        "    return (os.environ['A'], os.getenv('B'), 'C' in os.environ, env.get('D'), os.environ.get(NAME),\n"
+        "            getenv('F'), alias.get('G'), os.environ.get(name))\n"
+    )
+    names, unknown = read_in_source([module])
+    assert names == {"A", "B", "C", "D", "E", "F", "G"}
+    assert unknown == ["reader.py:7"]
