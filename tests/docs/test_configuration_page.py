@@ -27,12 +27,12 @@ PAGE = ROOT / "docs" / "configuration.md"
 VARIABLE = re.compile(r"`([A-Z][A-Z0-9_]*)`")
 
 
-def settings_table(text: str) -> list[str]:
-    """The variables named in the first column of the table under "## Settings", in order."""
+def settings_table(text: str, heading: str = "## Settings") -> list[str]:
+    """The variables named in the first column of the table under heading, in order."""
     lines = text.splitlines()
-    assert "## Settings" in lines, "docs/configuration.md has no '## Settings' section"
+    assert heading in lines, f"docs/configuration.md has no {heading!r} section"
     rows: list[str] = []
-    for line in lines[lines.index("## Settings") + 1:]:
+    for line in lines[lines.index(heading) + 1:]:
         if line.startswith("#"):
             break
         if line.startswith("|"):
@@ -204,3 +204,36 @@ def test_the_source_scan_knows_every_way_of_reading(tmp_path):
     names, unknown = read_in_source([module])
     assert names == {"A", "B", "C", "D", "E", "F", "G"}
     assert unknown == ["reader.py:7"]
+
+
+SCRIPTS_HEADING = "## Variables of the scripts"
+SHELL_SCRIPTS = [*sorted((ROOT / "scripts").glob("*.sh")), ROOT / ".ci" / "run", ROOT / "bench" / "run.sh"]
+
+
+def shell_inputs(script: str) -> set[str]:
+    """Variables a shell script takes from its environment: read (`$NAME`, `${NAME…}`), upper
+    case, and either given a default (`${NAME:-…}`) or never assigned by the script itself."""
+    read = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", script))
+    defaulted = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):?-", script))
+    assigned = set(re.findall(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=", script, flags=re.MULTILINE))
+    return {name for name in read if name in defaulted or name not in assigned}
+
+
+def test_every_variable_a_script_takes_is_documented():
+    text = PAGE.read_text(encoding="utf-8")
+    documented = set(settings_table(text)) | set(settings_table(text, SCRIPTS_HEADING))
+    taken = {name: script.relative_to(ROOT) for script in SHELL_SCRIPTS for name in shell_inputs(script.read_text(encoding="utf-8"))}
+    assert {"PYTEST_WORKERS", "VENV", "TEST_DATABASE_URL"} <= set(taken)
+    assert {name: str(script) for name, script in taken.items() if name not in documented} == {}
+
+
+def test_every_variable_of_the_scripts_table_is_read_somewhere():
+    sources = [*SHELL_SCRIPTS, *sorted((ROOT / "tests").rglob("*.py")), *sorted((ROOT / "bench").rglob("*.py"))]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sources if path != Path(__file__).resolve())
+    for name in settings_table(PAGE.read_text(encoding="utf-8"), SCRIPTS_HEADING):
+        assert re.search(rf"\b{name}\b", text), f"{name} is in the scripts' table but read nowhere"
+
+
+def test_shell_inputs_tells_inputs_from_the_scripts_own_variables():
+    script = 'A="${A:-x}"\nB=1\necho "$B $C ${D:-2}"\nexport E\nE=3\necho "$E"\n'
+    assert shell_inputs(script) == {"A", "C", "D"}
