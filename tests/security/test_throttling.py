@@ -99,7 +99,7 @@ def two_servers(database_urls):
         ports.append(port)
     try:
         for port in ports:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # a loaded 2-core CI machine took over 20 s to start a flask server
             while True:
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
