@@ -31,6 +31,7 @@ from dashboard.extensions import failure_counters
 @dataclass(frozen=True)
 class Refusal:
     retry_after: int  # seconds
+    second_step_locked: bool = False  # the account's second step, rather than this address or device
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def begin_second_step(email: str, account_id: int) -> tuple[SecondStepAttempt, R
     seconds = failure_counters.begin(current_app, _second_step_limit(), [_second_step_ids(account_id)])
     if seconds is not None:
         sign_in.succeeded()  # not a failure: never checked
-        return attempt, Refusal(seconds)
+        return attempt, Refusal(seconds, second_step_locked=True)
     return attempt, None
 
 

@@ -173,7 +173,9 @@ def _second_step_failed(account_id: int) -> None:
     db.session.commit()
 
 
-def _second_step_refusal(refusal: throttle.Refusal) -> str:
+def _second_step_refusal(refusal: throttle.Refusal) -> str | None:
+    if not refusal.second_step_locked:
+        return None  # this address or device is over its own limit: the usual message
     return _("Too many wrong codes for this account. Two-step verification is locked for %(minutes)d minute(s); "
              "please wait and try again.", minutes=max(1, -(-refusal.retry_after // 60)))
 

@@ -127,6 +127,19 @@ def test_a_correct_code_succeeds_after_failures_under_the_limit_and_counts_nothi
     assert code_step(other, wrong_code(secret, clock), "198.51.100.10").status_code == 429
 
 
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "LOGIN_LIMIT": "3 per minute", "SECOND_STEP_LIMIT": "10 per hour",
+                                         "RATELIMIT_STORAGE_URI": "memory://", "TRUSTED_PROXIES": 1}])
+def test_the_per_address_limit_stays_and_keeps_its_own_message(app, owner, clock):
+    _owner_client, secret = owner
+    browser = app.test_client()
+    password_step(browser, "198.51.100.80")
+    for _ in range(3):
+        assert code_step(browser, wrong_code(secret, clock), "198.51.100.80").status_code == 401
+    refused = code_step(browser, wrong_code(secret, clock), "198.51.100.80")
+    assert refused.status_code == 429
+    assert "Too many sign-in attempts" in refused.get_data(as_text=True) and "locked" not in refused.get_data(as_text=True)
+
+
 def test_recovery_codes_count_in_the_same_bucket(app, owner, clock):
     _owner_client, secret = owner
     browser = app.test_client()
