@@ -430,6 +430,20 @@ def test_csrf_failures_of_json_endpoints_are_json_and_signed_out_comes_first(app
     assert_json_error(client.post("/security/passkeys/options"), 400)
 
 
+def test_an_old_confirmation_is_a_json_403_whatever_the_request_says_it_accepts(app, client, demo):
+    from conftest import sign_in
+
+    sign_in(client)
+    with client.session_transaction() as session:
+        for name in list(session):
+            if "confirm" in name:
+                session[name] = 0  # confirmed long ago
+    for path in ("/security/passkeys/options", "/security/passkeys"):
+        answer = client.post(path)  # no JSON body, no Accept header
+        assert answer.status_code == 403 and answer.is_json, path
+        assert answer.get_json()["success"] is False and answer.get_json()["redirect"].startswith("/security/confirm")
+
+
 def test_a_signed_out_passkey_registration_gets_a_json_401(client):
     assert_json_error(client.post("/security/passkeys/options"), 401)
     assert_json_error(client.post("/security/passkeys", json={}), 401)
