@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.check_production_safety(app.config)
     config_module.check_display_zone(app.config)
     config_module.check_browser_language(app.config)
+    config_module.check_limits(app.config)
     # Innermost, so that it sees the request as ProxyFix (if any) hands it to Flask.
     from dashboard.wallet.unchanged_refresh import NotModifiedBeforeFlask
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,6 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 WEAK_SECRET_KEYS = frozenset({"", "dev", "development", "secret", "changeme", "change-me", "dev-only-insecure-key"})
 MIN_SECRET_KEY_LENGTH = 32
 DEV_SECRET_KEY = "dev-only-insecure-key"
+
+
+# Werkzeug 3.1 compares an entry without its ":port" part, so "::1" never matches a bracketed
+# IPv6 Host ("[::1]:5000"): it is listed for when that is fixed; serve on localhost meanwhile.
+DEFAULT_TRUSTED_HOSTS = "localhost,127.0.0.1,::1"
+_HOST_NAME = re.compile(r"^\.?[a-z0-9-]+(\.[a-z0-9-]+)*\.?$|^[0-9a-f:.]*:[0-9a-f:.]*$", re.IGNORECASE)
 
 
 class ConfigurationError(RuntimeError):
@@ -41,6 +48,29 @@ def _positive(name: str, default: int) -> int:
     return value
 
 
+def trusted_hosts(value: str) -> list[str]:
+    """TRUSTED_HOSTS as Flask wants it: names, IPv4 or IPv6 addresses, ".domain" for subdomains,
+    comma-separated; a URL, a port or an empty list stops the start rather than trusting nothing."""
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    bad = [name for name in names if not _HOST_NAME.match(name) or len(name) > 253]
+    if bad or not names:
+        raise ConfigurationError(
+            "TRUSTED_HOSTS must list host names or addresses separated by commas, such as "
+            f"'wallet.example.com,localhost' (no scheme, port or path), got {value!r}")
+    return names
+
+
+def check_limits(config) -> None:
+    """A limit the `limits` library cannot read must stop the start, not the first sign-in."""
+    from limits import parse
+
+    for name in ("LOGIN_LIMIT", "SECOND_STEP_LIMIT", "API_FAILURE_LIMIT"):
+        try:
+            parse(config.get(name) or "")
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a limit such as '10 per hour', got {config.get(name)!r}") from None
+
+
 def from_environment() -> dict:
     """Settings from environment variables; every one is a row of docs/configuration.md (tests/docs checks it)."""
     env = os.environ
@@ -53,8 +83,14 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "dashboard"),
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per minute"),
+        # Failed second steps (codes, recovery codes, passkeys after the password) per account,
+        # from every address and device together; over it, the account's second step waits.
+        "SECOND_STEP_LIMIT": env.get("SECOND_STEP_LIMIT") or "10 per hour",
         # Failed signed-API attempts (401/403) per client address and per access key.
         "API_FAILURE_LIMIT": env.get("API_FAILURE_LIMIT", "10 per minute"),
+        # The Host names the app answers for (Flask's TRUSTED_HOSTS); any other gets 400. A leading
+        # dot takes subdomains too (".example.com"). Passkeys take their RP ID from a trusted Host.
+        "TRUSTED_HOSTS": trusted_hosts(env.get("TRUSTED_HOSTS") or DEFAULT_TRUSTED_HOSTS),
         # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted;
         # 0 means the client address is the connection's (nothing a visitor sends is trusted).
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),

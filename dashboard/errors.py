@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException, SecurityError
 
 from dashboard.extensions import db, login
 
@@ -35,8 +36,36 @@ def _messages() -> dict[int, str]:
     }
 
 
+# Where the extension keeps the paths of the views marked with answers_json.
+JSON_PATHS = "dashboard_json_paths"
+
+
+def answers_json(view):
+    """Marks a view that answers JSON (the passkey ceremonies' endpoints): its errors, whatever
+    raised them (CSRF, 404, 405, 413, 429, 503), answer JSON too, as everything under /api/ does."""
+    view.answers_json = True
+    return view
+
+
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """Every JSON endpoint answers its errors in one shape, {"success": false, "error": ...}: the
+    exchange's own, which its API (/api/accounts/...) must keep. Decided by the path, as a 404 or
+    405 has no view."""
+    path = request.path
+    return path.startswith("/api/") or path in current_app.extensions.get(JSON_PATHS, ())
+
+
+def _urls_for_a_refused_host() -> None:
+    """A Host that Flask refused (not in TRUSTED_HOSTS, or not encodable: "x..y", a 64-character
+    label) leaves the request without a URL adapter, and the error page's url_for would fail,
+    turning the 400 into the server's bare 500. The page's links are relative, so any name builds
+    them: the first trusted host's."""
+    context = request_ctx._get_current_object() if request_ctx else None  # noqa: SLF001 (Werkzeug's documented unwrap)
+    if context is not None and context.url_adapter is None:
+        hosts = current_app.config.get("TRUSTED_HOSTS") or ["localhost"]
+        server_name = hosts[0].lstrip(".")
+        context.url_adapter = current_app.url_map.bind(server_name, script_name=request.root_path or None,
+                                                       url_scheme=request.scheme)
 
 
 def render_error(status: int, message: str | None = None, headers=None):
@@ -44,6 +73,7 @@ def render_error(status: int, message: str | None = None, headers=None):
     if wants_json():
         response = jsonify({"success": False, "error": message})
     else:
+        _urls_for_a_refused_host()
         response = make_response(render_template("errors/error.html", status=status, message=message))
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -52,6 +82,11 @@ def render_error(status: int, message: str | None = None, headers=None):
 
 
 def init_app(app) -> None:
+    """After the blueprints: the paths of their JSON views are collected here."""
+    app.extensions[JSON_PATHS] = frozenset(
+        rule.rule for rule in app.url_map.iter_rules()
+        if getattr(app.view_functions.get(rule.endpoint), "answers_json", False))
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _("The form has expired or did not come from this site. Please reload the page and try again."))
@@ -61,8 +96,11 @@ def init_app(app) -> None:
         headers = {}
         if error.code == 405:
             headers = {name: value for name, value in error.get_headers() if name.lower() == "allow"}
-        # Messages we raised ourselves are already translated; Werkzeug's defaults are not.
+        # Messages we raised ourselves are already translated; Werkzeug's defaults are not, nor
+        # its refusal of a Host ("Host 'x' is not trusted.", which would echo the header back).
         own = error.description if error.description and error.description != type(error).description else None
+        if isinstance(error, SecurityError | BadHost):
+            own = _("This site is not served under the host name the request named.")
         return render_error(error.code or 500, own, headers)
 
     # The throttling store (Redis) is down: sign-in and the signed API cannot count attempts,

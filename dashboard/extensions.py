@@ -67,7 +67,7 @@ class FailureCounters:
         for bucket in buckets:
             counted.append(bucket)
             if not counters.hit(limit, *bucket):
-                seconds = self._seconds_left(counters, limit, bucket)
+                seconds = self.seconds_left(counters, limit, bucket)
                 self._take_back(counters, limit, counted)
                 return seconds
         return None
@@ -83,7 +83,7 @@ class FailureCounters:
             counters.storage.incr(limit.key_for(*bucket), limit.get_expiry(), amount=-1)
 
     @staticmethod
-    def _seconds_left(counters: FixedWindowRateLimiter, limit: RateLimitItem, bucket) -> int:
+    def seconds_left(counters: FixedWindowRateLimiter, limit: RateLimitItem, bucket) -> int:
         return max(1, math.ceil(counters.get_window_stats(limit, *bucket).reset_time - time.time()))
 
 

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.accounts import throttle
+from dashboard.errors import wants_json
 from dashboard.extensions import db
 from dashboard.models import Account
 
@@ -64,7 +65,7 @@ def required(back_to: str):
             message = _("Confirm your password to make this change.")
             page = url_for("security.confirm", next=url_for(endpoint) + (f"#{anchor}" if anchor else ""))
             flash(message)  # shown on the confirmation page, whichever way the browser gets there
-            if request.is_json or request.accept_mimetypes.best == "application/json":
+            if request.is_json or request.accept_mimetypes.best == "application/json" or wants_json():
                 return jsonify({"success": False, "error": message, "redirect": page}), 403
             return redirect(page)
 

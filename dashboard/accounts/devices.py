@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from flask_babel import gettext as _
 from ua_parser import parse
 
 UNKNOWN = "Other"  # what uap-core calls a browser or system it does not know
@@ -20,3 +21,11 @@ def browser_and_system(user_agent: str) -> tuple[str | None, str | None]:
     browser = result.user_agent.family if result.user_agent and result.user_agent.family != UNKNOWN else None
     system = result.os.family if result.os and result.os.family != UNKNOWN else None
     return browser, system
+
+
+def in_words(user_agent: str) -> str:
+    """The browser as the Security page names it: "Chrome on Windows", or "Unknown device"."""
+    browser, system = browser_and_system(user_agent)
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _("Unknown device")

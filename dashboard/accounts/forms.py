@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from dashboard.core.typed_names import code_points, hidden_controls_in
 
 # Control characters never belong in an email address (and PostgreSQL text refuses NUL).
 NO_CONTROL_CHARACTERS = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("The email address contains characters that are not allowed."))
@@ -42,9 +44,18 @@ class PasswordConfirmForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password.")), Length(max=MAX_PASSWORD, message=_l("That password is too long."))])
 
 
+def no_hidden_controls(_form, field) -> None:
+    """Refuses the characters that make a name show as another (core/typed_names.py)."""
+    found = hidden_controls_in(field.data or "")
+    if found:
+        raise ValidationError(_l("The name contains characters that change how text is shown or break it across lines "
+                                 "(%(characters)s). Type the name without them.", characters=code_points(found)))
+
+
 class PasskeyNameForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the passkey a name.")), Length(max=64, message=_l("The name can be at most 64 characters.")),
-                                              Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("The name contains characters that are not allowed."))])
+                                              Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("The name contains characters that are not allowed.")),
+                                              no_hidden_controls])
 
 
 class ChangePasswordForm(FlaskForm):

@@ -1,7 +1,9 @@
 """Passkeys (WebAuthn, through the `webauthn` package): registering them, signing in with them.
 
 The relying party is this site: its ID and origin come from WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN
-when set, otherwise from the request (the host without its port, and scheme://host:port).
+when set, otherwise from the request's Host (the host without its port, and scheme://host:port),
+and only from a Host in TRUSTED_HOSTS: Flask refuses any other with 400 before a view runs, and
+this module checks again, so a Host of the visitor's choosing never becomes the RP ID.
 Browsers refuse an IP address as RP ID, so serve on a name (`localhost` in development).
 Challenges are kept in the signed session cookie for one ceremony and used once: the cookie
 forgets the challenge when it is answered, and the server remembers it (SpentChallenge) until it
@@ -15,7 +17,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from flask import current_app, request, session
+from flask import abort, current_app, request, session
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from webauthn import (
@@ -34,6 +36,7 @@ from webauthn.helpers.structs import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from werkzeug.sansio.utils import host_is_trusted
 
 from dashboard.extensions import db
 from dashboard.models import Passkey, SpentChallenge, utcnow
@@ -48,12 +51,25 @@ class PasskeyError(ValueError):
     """The browser's answer does not prove what it should; never more detail to the client."""
 
 
+def _trusted_host() -> str:
+    host = request.host
+    if not host_is_trusted(host, current_app.config.get("TRUSTED_HOSTS")) or not current_app.config.get("TRUSTED_HOSTS"):
+        abort(400)
+    return host
+
+
 def rp_id() -> str:
-    return current_app.config.get("WEBAUTHN_RP_ID") or (request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host)
+    if current_app.config.get("WEBAUTHN_RP_ID"):
+        return current_app.config["WEBAUTHN_RP_ID"]
+    host = _trusted_host()
+    return host.rsplit(":", 1)[0] if not host.endswith("]") else host
 
 
 def origin() -> str:
-    return current_app.config.get("WEBAUTHN_ORIGIN") or request.host_url.rstrip("/")
+    if current_app.config.get("WEBAUTHN_ORIGIN"):
+        return current_app.config["WEBAUTHN_ORIGIN"]
+    _trusted_host()
+    return request.host_url.rstrip("/")
 
 
 def _user_handle(account_id: int) -> bytes:

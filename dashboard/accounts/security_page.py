@@ -13,11 +13,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import update
 
-from dashboard.accounts import authenticator, confirmation, devices, passkeys, security_events, throttle
+from dashboard.accounts import (
+    authenticator,
+    confirmation,
+    devices,
+    passkeys,
+    second_step_warning,
+    security_events,
+    throttle,
+)
 from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
 from dashboard.accounts.sessions import end_other_sessions, sessions_of
 from dashboard.core import language_choice as language
 from dashboard.core.language_choice import format_moment
+from dashboard.errors import answers_json
 from dashboard.extensions import db
 from dashboard.models import Account, LoginSession, hash_password
 
@@ -84,6 +93,7 @@ def _page(status: int = 200, **forms):
         "browser_and_system": devices.browser_and_system,
         "events": security_events.recent(account_id),
         "event_names": security_events.KINDS,
+        "second_step_warning": second_step_warning.for_security_page(account_id),
     }
     if context["setup_secret"]:
         uri = authenticator.provisioning_uri(context["setup_secret"], current_user.email)
@@ -158,12 +168,14 @@ def new_recovery_codes():
 
 
 @bp.post("/passkeys/options")
+@answers_json
 @confirmation.required("security.index#passkeys")
 def passkey_options():
     return passkeys.registration_options(current_user.id, current_user.email), 200, {"Content-Type": "application/json"}
 
 
 @bp.post("/passkeys")
+@answers_json
 @confirmation.required("security.index#passkeys")
 def add_passkey():
     try:

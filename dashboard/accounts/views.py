@@ -14,10 +14,19 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dashboard.accounts import authenticator, confirmation, device_cookie, passkeys, security_events, throttle
+from dashboard.accounts import (
+    authenticator,
+    confirmation,
+    device_cookie,
+    passkeys,
+    second_step_warning,
+    security_events,
+    throttle,
+)
 from dashboard.accounts.forms import EmptyForm, LoginForm, SecondStepForm
 from dashboard.accounts.sessions import end_session, open_session
 from dashboard.core import language_choice as language
+from dashboard.errors import answers_json, render_error, wants_json
 from dashboard.extensions import db, login
 from dashboard.models import Account, normalize_email
 from dashboard.read_path.signed_in import load_signed_in
@@ -36,15 +45,13 @@ login.user_loader(load_signed_in)
 
 @login.unauthorized_handler
 def sign_in_first():
-    if request.path.startswith("/api/"):
-        from dashboard.errors import render_error
-
-        return render_error(401, _("Sign in to see your balances."))
+    if wants_json():
+        return render_error(401, _("Sign in to see your balances.") if request.path.startswith("/api/") else None)
     return redirect(url_for("auth.login_page", next=language.safe_return_path(request.full_path.rstrip("?"))))
 
 
-def _too_many_attempts(refusal: throttle.Refusal, template: str, **context):
-    message = _("Too many sign-in attempts. Please wait and try again.")
+def _too_many_attempts(refusal: throttle.Refusal, template: str | None, message: str | None = None, **context):
+    message = message or _("Too many sign-in attempts. Please wait and try again.")
     if request.is_json or template is None:
         response = jsonify({"success": False, "error": message})
     else:
@@ -73,10 +80,15 @@ def start_session(account: Account) -> None:
 
 
 def complete_sign_in(account_id: int, next_path: str):
-    """Every way of signing in ends here: a new session, and this browser's device cookie."""
+    """Every way of signing in ends here: a new session, and this browser's device cookie; and
+    a warning if someone failed the second step since the account last signed in."""
     account = db.session.get(Account, account_id)
+    since = security_events.last_of(account.id, "signed_in", "password_changed")
+    failures = security_events.second_step_failures(account.id, after=since)
     security_events.record(account.id, "signed_in")  # committed with the new session's row
     start_session(account)
+    if failures.count:  # after start_session, whose fresh session would drop it
+        flash(second_step_warning.sign_in_message(failures), "warning")
     confirmation.confirmed()  # signing in is proving it: the Security page's changes need no second password now
     response = redirect(next_path)
     device_cookie.issue(response, account.email)
@@ -134,9 +146,9 @@ def second_step():
                "has_passkeys": passkeys.has_passkeys(account_id)}
     if request.method == "POST":
         if form.validate_on_submit():
-            attempt, refusal = throttle.begin_attempt(pending["email"])
+            attempt, refusal = throttle.begin_second_step(pending["email"], account_id)
             if refusal is not None:
-                return _too_many_attempts(refusal, "accounts/second_step.html", **context)
+                return _too_many_attempts(refusal, "accounts/second_step.html", _second_step_refusal(refusal), **context)
             code = form.code.data.strip()
             accepted = (authenticator.is_enabled(account_id) and authenticator.accept_code(account_id, code)) \
                 if authenticator.is_code_shaped(code) else authenticator.use_recovery_code(account_id, code)
@@ -147,6 +159,7 @@ def second_step():
                     flash(_("You used a recovery code. It cannot be used again; you have %(count)d left.",
                             count=authenticator.remaining_recovery_codes(account_id)))
                 return response
+            _second_step_failed(account_id)
             form.form_errors.append(_("That code is not valid. Check it and try again."))
             status = 401
         else:
@@ -154,7 +167,21 @@ def second_step():
     return render_template("accounts/second_step.html", **context), status
 
 
+def _second_step_failed(account_id: int) -> None:
+    """Logged for the account's Security page and its next sign-in (second_step_warning.py)."""
+    security_events.record(account_id, "second_step_failed")
+    db.session.commit()
+
+
+def _second_step_refusal(refusal: throttle.Refusal) -> str | None:
+    if not refusal.second_step_locked:
+        return None  # this address or device is over its own limit: the usual message
+    return _("Too many wrong codes for this account. Two-step verification is locked for %(minutes)d minute(s); "
+             "please wait and try again.", minutes=max(1, -(-refusal.retry_after // 60)))
+
+
 @bp.post("/login/passkey/options")
+@answers_json
 def passkey_options():
     """The challenge for "Sign in with a passkey", or for a passkey as the second step."""
     pending = _pending() if request.args.get("step") == "second" else None
@@ -164,18 +191,25 @@ def passkey_options():
 
 
 @bp.post("/login/passkey")
+@answers_json
 def passkey_sign_in():
     second = request.args.get("step") == "second"
     pending = _pending() if second else None
     if second and pending is None:
         return jsonify({"success": False, "error": _("Sign in again: the second step waited too long or was not started.")}), 400
-    attempt, refusal = throttle.begin_attempt(pending["email"]) if pending else throttle.begin_address_attempt()
+    if pending:
+        attempt, refusal = throttle.begin_second_step(pending["email"], pending["account"])
+        message = None if refusal is None else _second_step_refusal(refusal)
+    else:
+        (attempt, refusal), message = throttle.begin_address_attempt(), None
     if refusal is not None:
-        return _too_many_attempts(refusal, None)
+        return _too_many_attempts(refusal, None, message)
     try:
         account_id = passkeys.authenticate(passkeys.parse_credential(request.get_data(cache=False)),
                                            pending["account"] if pending else None)
     except passkeys.PasskeyError:
+        if pending:
+            _second_step_failed(pending["account"])
         return jsonify({"success": False, "error": _("That passkey could not be checked. Please try again.")}), 401
     attempt.succeeded()
     next_path = pending["next"] if pending else language.safe_return_path(request.args.get("next"))

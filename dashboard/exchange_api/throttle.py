@@ -1,8 +1,13 @@
-"""Failed signed-API attempts (401, 403), counted per client address and per access key.
+"""Failed signed-API attempts (401, 403), counted per client address.
 
-Once either count is over API_FAILURE_LIMIT, every request from that address or with that key
-is refused with 429 until the window passes, good signatures included: guessing secrets from
-one address, or one key's secret from many addresses, gains nothing. Successful requests
+Once an address is over API_FAILURE_LIMIT, every request from it is refused with 429 until the
+window passes, good signatures and every key included: guessing from one address gains nothing.
+Failures with an access key count against the address that sent them, and so against the key
+only from that address: failures sent from one address never refuse the key's correctly signed
+requests from another. (Counting per key whoever sent them let anyone who knew an access key,
+which is not a secret, lock its owner out with ten zero signatures a minute; a counter of key
+and address together would never be reached before the address's own, under the same limit.)
+The secret, 256 random bits, is not guessed from many addresses either. Successful requests
 count against nothing, so a program that signs correctly is never slowed down.
 
 Each request is counted before it is checked and taken back once it is answered with anything
@@ -25,15 +30,12 @@ def _limit() -> RateLimitItem:
 
 def _buckets() -> tuple[tuple[str, ...], ...]:
     prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-    return (
-        (prefix, "signed-api", "address:" + (request.remote_addr or "")),
-        (prefix, "signed-api", "api-key:" + request.headers.get("ACCESS-KEY", "")[:64]),
-    )
+    return ((prefix, "signed-api", "address:" + (request.remote_addr or "")),)
 
 
 def refuse_when_over_the_limit():
-    """Before the request: counted in both buckets, or 429 with Retry-After when its address or
-    its key is over the limit."""
+    """Before the request: counted against its address, or 429 with Retry-After when the
+    address is over the limit (a correct signature included: it is not checked)."""
     seconds = failure_counters.begin(current_app, _limit(), _buckets())
     if seconds is not None:
         return render_error(429, headers={"Retry-After": str(seconds)})

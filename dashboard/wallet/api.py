@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.accounts.store import save_settings
 from dashboard.core.history import RANGES
 from dashboard.errors import render_error
+from dashboard.extensions import csrf
 from dashboard.language.i18n import display_zone, select_locale
 from dashboard.wallet import unchanged_refresh
 from dashboard.wallet.charts import unknown_range_message
@@ -27,11 +28,18 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.record_once(lambda state: unchanged_refresh.init_app(state.app))
 
 
+# The CSRF check runs below, after the sign-in check: a signed-out request is told to sign in
+# (401), not that its form expired (400).
+csrf.exempt(bp)
+
+
 @bp.before_request
 def require_sign_in():
     # The browser API answers JSON, never a redirect to the sign-in page.
     if not current_user.is_authenticated:
         return render_error(401, _("Sign in to see your balances."))
+    if current_app.config["WTF_CSRF_ENABLED"] and current_app.config["WTF_CSRF_CHECK_DEFAULT"]:
+        csrf.protect()  # as Flask-WTF's own hook would: a GET passes, a bad POST gets a JSON 400
     return None
 
 

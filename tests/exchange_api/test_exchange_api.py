@@ -3,12 +3,15 @@ every refusal, throttling of failed attempts, and the real ccxt client against a
 from __future__ import annotations
 
 import http.client
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import ccxt
 import pytest
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select, update
 from tests_support import sent_at_once
 
@@ -238,7 +241,7 @@ def test_refusals_are_translated(client, key):
     assert body == {"success": False, "error": "この API キーは登録されていません。"}
 
 
-@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1}])
+@pytest.mark.parametrize("app_config", [{"TRUSTED_PROXIES": 1, "TRUSTED_HOSTS": ["wallet.example.com"]}])
 def test_behind_a_proxy_the_forwarded_url_and_address_count(app, client):
     """The proxy passes the client's Host on and says https and the client's address."""
     key = make_key(app, allowed=["198.51.100.0/24"])
@@ -285,12 +288,34 @@ def test_failed_attempts_are_throttled_per_address(app, client, key):
     assert fresh.status_code == 200
 
 
+@pytest.mark.parametrize("store", ["memory", "redis"])
 @pytest.mark.parametrize("app_config", [THROTTLED])
-def test_failed_attempts_are_throttled_per_access_key(client, key):
+def test_failures_with_a_key_count_against_the_sending_address_only(app, client, key, store):
+    """The probe (issue 33): zero signatures with a customer's access key from one address made
+    the owner's correctly signed requests from another get 429. They now count against the
+    address that sent them: the owner, elsewhere, is answered; the attacker's address is not,
+    even with a correct signature."""
+    if store == "redis":
+        from tests.security.test_throttling import redis_url
+
+        app.extensions["failure_counters"] = FixedWindowRateLimiter(storage_from_string(redis_url()))
+        app.config["RATELIMIT_KEY_PREFIX"] = "t-" + uuid.uuid4().hex
+    attacker, owner = {"REMOTE_ADDR": "203.0.113.66"}, {"REMOTE_ADDR": "192.0.2.10"}
+    answers = [client.get("/api/accounts/balance", headers={**key.headers(), "ACCESS-SIGNATURE": "0" * 64},
+                          environ_overrides=attacker).status_code for _ in range(4)]
+    assert answers == [401, 401, 401, 429]
+    for _ in range(3):
+        assert client.get("/api/accounts/balance", headers=key.headers(), environ_overrides=owner).status_code == 200
+    # A correct signature from the throttled address waits like any other request from it.
+    assert_refused(client.get("/api/accounts/balance", headers=key.headers(), environ_overrides=attacker), 429, "Too many")
+
+
+@pytest.mark.parametrize("app_config", [THROTTLED])
+def test_each_address_has_its_own_failures_with_one_key(client, key):
     for i in range(3):
         assert client.get("/api/accounts/balance", headers=key.headers(secret="wrong"), environ_overrides={"REMOTE_ADDR": f"192.0.2.{i + 1}"}).status_code == 401
-    # A fourth address does not help against the same key.
-    assert_refused(client.get("/api/accounts/balance", headers=key.headers(), environ_overrides={"REMOTE_ADDR": "192.0.2.99"}), 429, "Too many")
+    # The key is refused nowhere for those: a fourth address signs correctly and is answered.
+    assert client.get("/api/accounts/balance", headers=key.headers(), environ_overrides={"REMOTE_ADDR": "192.0.2.99"}).status_code == 200
 
 
 @pytest.mark.parametrize("app_config", [THROTTLED])
@@ -312,7 +337,7 @@ def test_successful_requests_are_not_throttled(client, key):
 @pytest.mark.parametrize("app_config", [THROTTLED])
 def test_no_answer_tells_a_guesser_how_many_tries_are_left(client, key):
     answers = [client.get("/api/accounts/balance", headers=key.headers(secret="wrong")) for _ in range(4)]
-    answers.append(client.get("/api/accounts/balance", headers=key.headers(), environ_overrides={"REMOTE_ADDR": "192.0.2.77"}))
+    answers.append(client.get("/api/accounts/balance", headers=key.headers()))  # a good signature, from the same address
     assert [answer.status_code for answer in answers] == [401, 401, 401, 429, 429]
     for answer in answers:
         assert not [name for name in answer.headers.keys() if name.lower().startswith("x-ratelimit")]
@@ -414,9 +439,9 @@ def test_guesses_sent_at_once_get_no_more_checks_than_the_limit(app, key, monkey
 
     def send(number: int) -> int:
         return app.test_client().get("/api/accounts/balance", headers=key.headers(secret="wrong"),
-                                     environ_overrides={"REMOTE_ADDR": f"192.0.2.{number + 1}"}).status_code
+                                     environ_overrides={"REMOTE_ADDR": "192.0.2.1"}).status_code
 
     statuses, checked = sent_at_once(monkeypatch, auth, "_authenticate", send, count=10)
-    # Three a minute for the key: three signatures are checked, whatever the addresses.
+    # Three a minute for the address: three signatures are checked, whatever the keys.
     assert checked == 3
     assert sorted(statuses) == [401] * 3 + [429] * 7
