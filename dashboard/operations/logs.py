@@ -1,0 +1,80 @@
+"""Log lines an operator's tools can read: one JSON object per line (LOG_FORMAT=json, the default
+outside development) or a readable line (text), each carrying the id of the request it belongs to.
+
+What goes in a line is chosen by whoever logs it, and nothing here adds request data by itself:
+no path, query string, header, cookie, form field or body is ever copied in, so no password,
+token, email or amount can reach a log through this module.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+# The request (or operator command) a log line belongs to; "-" outside any.
+CURRENT_REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("dashboard_request_id", default="-")
+# Fields a caller may pass with `extra=` that end up in the line (anything else is left out).
+FIELDS = ("request_id", "method", "route", "status", "duration_seconds", "command", "exit_code", "event")
+HANDLER_MARK = "dashboard_log_handler"
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every record with the current request's id, so an error logged deep in a view
+    can be found from the X-Request-ID a customer reports."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = CURRENT_REQUEST_ID.get()
+        return True
+
+
+def _time(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": _time(record), "level": record.levelname.lower(), "logger": record.name,
+                "message": record.getMessage()}
+        for name in FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(f"{name}={getattr(record, name)}" for name in FIELDS[1:] if getattr(record, name, None) is not None)
+        text = f"{_time(record)} {record.levelname:<7} [{getattr(record, 'request_id', '-')}] {record.name}: {record.getMessage()}"
+        text = f"{text} {extras}" if extras else text
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
+def configure(app) -> None:
+    """One handler on the app's logger ("dashboard", Flask's app.logger too), writing to stderr
+    where gunicorn and containers collect it. Once per process: create_app may run again (the
+    CLI, tests). Under TESTING nothing is installed, so pytest's own capture sees every record."""
+    if app.config.get("TESTING"):
+        return
+    logger = logging.getLogger("dashboard")
+    handler = next((handler for handler in logger.handlers if getattr(handler, HANDLER_MARK, False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        setattr(handler, HANDLER_MARK, True)
+        handler.addFilter(RequestIdFilter())
+        logger.addHandler(handler)
+    handler.setFormatter(formatter(app.config["LOG_FORMAT"]))
+    logger.setLevel(logging.INFO)
+    # Ours alone: a root handler someone else configured would print every line twice.
+    logger.propagate = False
