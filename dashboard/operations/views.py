@@ -12,7 +12,7 @@ import hmac
 import os
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from dashboard.core.allowed_addresses import address_allowed
@@ -20,6 +20,9 @@ from dashboard.operations.health import run_checks
 from dashboard.operations.scrape import ScrapeTimeCollector
 
 bp = Blueprint("operations", __name__)
+# What generate_latest writes, named as every Prometheus 2.x server reads it (prometheus_client
+# 0.22+ calls its default "version=1.0.0", which older servers do not know).
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @bp.get("/healthz")
@@ -61,7 +64,7 @@ def metrics():
     else:
         registry.register(_ThisProcess())
     registry.register(ScrapeTimeCollector(current_app._get_current_object()))  # noqa: SLF001 (Werkzeug's unwrap)
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), content_type=TEXT_FORMAT)
 
 
 class _ThisProcess:
