@@ -24,12 +24,14 @@ PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgre
 export PGHOST PGPORT PGUSER
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 # podman on these machines: the runc runtime, and limits given explicitly (the defaults it
-# would copy from the host are refused here), no higher than this shell's own hard limits; the
-# health check's interval timer needs systemd, so it is run by hand below instead.
+# would copy from the host are refused here), no higher than this shell's own hard limits. The
+# health check's timer needs systemd: the image's HEALTHCHECK command is run by hand instead.
 nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ] && nofile=65536
-nproc=$(ulimit -Hu); [ "$nproc" = unlimited ] || [ "$nproc" -gt 65536 ] && nproc=65536
+# RLIMIT_NPROC above a few thousand is refused here even under the hard limit; gunicorn's
+# workers need far fewer.
+nproc=4096
 RUN=(podman --runtime runc run --network host --ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc"
-     --health-interval disable)
+     --no-healthcheck)
 
 failures=0
 pass() { echo "PASS  $*"; }
@@ -103,8 +105,8 @@ fi
 size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 echo "      image size: $((size / 1000000)) MB"
 
-if "${RUN[@]}" --rm --entrypoint sh "$IMAGE" -c 'for c in gcc cc g++ make; do command -v $c && exit 1; done; test ! -e /etc/pip.conf && test ! -e /run/build-ca/ca-certificates.crt' >/dev/null 2>&1; then
-  pass "no compiler, no pip.conf and no build CA bundle in the image"
+if "${RUN[@]}" --rm --entrypoint sh "$IMAGE" -c 'for c in gcc cc g++ make; do command -v $c && exit 1; done; test ! -s /etc/pip.conf && test ! -s /run/build-ca/ca-certificates.crt' >/dev/null 2>&1; then
+  pass "no compiler in the image; the build-time pip.conf and CA bundle left no content (empty mount points at most)"
 else
   fail "the image holds a compiler or the build's pip.conf/CA bundle"
 fi
@@ -194,8 +196,12 @@ sys.exit(1)' "$request_id"; then
 else
   fail "no JSON log line with request id $request_id"
 fi
-if podman healthcheck run "$container" >/dev/null 2>&1; then
-  pass "the image's HEALTHCHECK passes (podman healthcheck run)"
+if podman image inspect --format '{{json .Config.Healthcheck.Test}}' "$IMAGE" | python3 -c '
+import json, subprocess, sys
+test = json.load(sys.stdin)
+command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[1]]
+sys.exit(subprocess.run(["podman", "exec", sys.argv[1], *command], capture_output=True).returncode)' "$container"; then
+  pass "the image's HEALTHCHECK passes (run with podman exec)"
 else
   fail "the image's HEALTHCHECK"
 fi

@@ -11,10 +11,11 @@ log line written while the request is served.
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 
 from flask import Flask, request
 from werkzeug.wsgi import ClosingIterator
@@ -32,17 +33,39 @@ WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+class _Ids:
+    """Request ids made here: 16 random hex digits per process, then a counter (32 in all).
+    Unique across processes without a system call per request, as uuid4 would make."""
+
+    def __init__(self):
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)  # gunicorn's workers are forks
+
+    def reset(self) -> None:
+        self._prefix, self._count = os.urandom(8).hex(), itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+_IDS = _Ids()
+
+
 def request_id(environ, trust_proxy: bool) -> str:
     sent = environ.get("HTTP_X_REQUEST_ID") if trust_proxy else None
     if sent and WELL_FORMED.fullmatch(sent):
         return sent
-    return uuid.uuid4().hex
+    return _IDS.next()
 
 
 class RequestLog:
     def __init__(self, app: Flask, wsgi_app):
         self._wsgi_app = wsgi_app
         self._trust_proxy = app.config["TRUSTED_PROXIES"] > 0
+        # The labelled children, found once each: prometheus_client's labels() takes a lock.
+        # Bounded: routes × methods × statuses the app answers.
+        self._counters: dict = {}
+        self._histograms: dict = {}
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -66,15 +89,24 @@ class RequestLog:
             raise
         return ClosingIterator(body, finish)
 
-    @staticmethod
-    def _record(environ, status: str, seconds: float, rid: str) -> None:
+    def _record(self, environ, status: str, seconds: float, rid: str) -> None:
         route = environ.get(ROUTE_KEY) or UNMATCHED_ROUTE
         method = environ.get("REQUEST_METHOD", "")
         method = method if method in METHODS else "OTHER"
-        HTTP_REQUESTS.labels(route, method, status).inc()
-        HTTP_REQUEST_DURATION.labels(route).observe(seconds)
-        log.info("request", extra={"request_id": rid, "method": method, "route": route, "status": int(status),
-                                   "duration_seconds": round(seconds, 6)})
+        counter = self._counters.get((route, method, status))
+        if counter is None:
+            counter = self._counters[route, method, status] = HTTP_REQUESTS.labels(route, method, status)
+        counter.inc()
+        histogram = self._histograms.get(route)
+        if histogram is None:
+            histogram = self._histograms[route] = HTTP_REQUEST_DURATION.labels(route)
+        histogram.observe(seconds)
+        if log.isEnabledFor(logging.INFO):
+            # makeRecord and handle: what log.info does, less the walk up the stack for the
+            # caller's file and line, which a request line does not need.
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", None, None, extra={
+                "request_id": rid, "method": method, "route": route, "status": int(status),
+                "duration_seconds": round(seconds, 6)}))
 
 
 def note_route() -> None:
