@@ -13,10 +13,12 @@ PORT is set; this file adds what the app needs around its workers:
 """
 import glob
 import os
+import shutil
 import tempfile
 
 # Before anything imports prometheus_client: the directory is read when it is first imported.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_MADE_HERE = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _MADE_HERE:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dashboard-metrics-")
 METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
@@ -49,3 +51,8 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _MADE_HERE:  # a temporary directory of this run's own: nothing outlives the server
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -61,16 +61,37 @@ def formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is written (as logging's own last-resort
+    handler does), not to the stream that was stderr when the app was made."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def configure(app) -> None:
     """One handler on the app's logger ("dashboard", Flask's app.logger too), writing to stderr
-    where gunicorn and containers collect it. Once per process: create_app may run again (the
-    CLI, tests). Under TESTING nothing is installed, so pytest's own capture sees every record."""
-    if app.config.get("TESTING"):
-        return
+    where gunicorn and containers collect it. Logging is the process's, and the last app made
+    decides it (the CLI and tests make several). Under TESTING the handler is taken away again,
+    so that pytest's own capture sees every record."""
     logger = logging.getLogger("dashboard")
     handler = next((handler for handler in logger.handlers if getattr(handler, HANDLER_MARK, False)), None)
+    if app.config.get("TESTING"):
+        if handler is not None:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+        return
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         setattr(handler, HANDLER_MARK, True)
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)

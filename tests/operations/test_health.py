@@ -90,6 +90,9 @@ def test_readyz_names_the_database_and_the_feed_when_postgresql_goes(database_ur
     assert check_names(client.get("/readyz"))["change_feed"] == {"ok": True}
 
     proxy.stop()  # the database goes away: connections cut, new ones refused
+    assert check_names(client.get("/readyz"))["database"]["ok"] is False  # at once
+    # The feed's thread notices its cut connection on its own (within its heartbeat).
+    wait_until(lambda: check_names(client.get("/readyz"))["change_feed"]["ok"] is False, "the feed down")
     response = client.get("/readyz")
     assert response.status_code == 503
     checks = check_names(response)

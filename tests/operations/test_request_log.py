@@ -131,3 +131,17 @@ def test_a_failing_command_logs_its_exit_code_and_not_its_arguments(runner, demo
     line = JsonFormatter().format(record)
     assert json.loads(line)["exit_code"] == result.exit_code and json.loads(line)["level"] == "warning"
     assert "nobody@example.com" not in line and "7.5" not in line
+
+
+def test_a_production_app_logs_json_to_stderr_and_a_test_app_gives_logging_back(database_urls, capsys, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_ENV", "production")
+    production = __import__("dashboard").create_app({
+        "SQLALCHEMY_DATABASE_URI": database_urls("sqlite"), "SECRET_KEY": "s" * 40,
+        "API_KEY_ENCRYPTION_KEY": "x" * 43 + "=", "LOG_FORMAT": "json"})
+    response = production.test_client().get("/healthz", buffered=True)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["request_id"] == response.headers["X-Request-ID"] and line["route"] == "/healthz"
+    assert logging.getLogger("dashboard").propagate is False
+    make_app(database_urls("sqlite"))  # a test app: pytest's capture sees the records again
+    assert logging.getLogger("dashboard").propagate is True
+    assert not logging.getLogger("dashboard").handlers
