@@ -94,7 +94,7 @@ def from_environment() -> dict:
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
         # Old keys still accepted for signed cookies while a new SECRET_KEY rolls out
         # (comma-separated; Flask >= 3.1 reads SECRET_KEY_FALLBACKS): docs/operations.md.
-        "SECRET_KEY_FALLBACKS": [key for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()],
+        "SECRET_KEY_FALLBACKS": [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()],
         # One JSON object per log line ("json"), or readable lines ("text", the development default).
         "LOG_FORMAT": (env.get("LOG_FORMAT") or ("text" if env.get("DASHBOARD_ENV") == "development" else "json")).strip().lower(),
         # Who may read /metrics: a bearer token, and/or client addresses and networks; neither means nobody.
