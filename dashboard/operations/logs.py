@@ -30,16 +30,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_second = [None, ""]  # the last whole second formatted, and its text: lines come many a second
+
+
 def _time(record: logging.LogRecord) -> str:
-    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    second = int(record.created)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((record.created - second) * 1000):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {"time": _time(record), "level": record.levelname.lower(), "logger": record.name,
                 "message": record.getMessage()}
+        fields = record.__dict__
         for name in FIELDS:
-            value = getattr(record, name, None)
+            value = fields.get(name)
             if value is not None:
                 line[name] = value
         if record.exc_info:
