@@ -11,10 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import make_app, sign_in
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from dashboard.config import ConfigurationError
 
@@ -223,10 +225,23 @@ def test_metrics_add_up_across_two_gunicorn_workers(database_urls, tmp_path):
                 if time.monotonic() > deadline or server.poll() is not None:
                     pytest.fail("gunicorn did not start:\n" + log_path.read_text())
                 time.sleep(0.2)
-        ids = [get(base + "/healthz")[1]["X-Request-ID"] for _ in range(40)]
-        # Both workers served some of them: each has written its own counter file.
-        pids = {path.name.split("_")[-1] for path in metrics_dir.glob("counter_*.db")}
-        assert "999999.db" not in pids and len(pids) >= 2, pids
+        # Both workers up: each has loaded the app, whose metrics open a file per process.
+        while len(list(metrics_dir.glob("counter_*.db"))) < 2:
+            if time.monotonic() > deadline:
+                pytest.fail("the second worker did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+        # Eight at a time: a sync worker serves one request at once, so both must take some.
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(lambda _: get(base + "/healthz")[1]["X-Request-ID"], range(40)))
+        assert len(set(ids)) == 40
+        assert not (metrics_dir / "counter_999999.db").exists()
+        served = {}
+        for path in metrics_dir.glob("counter_*.db"):
+            for metric in MultiProcessCollector.merge([str(path)]):
+                for sample in metric.samples:
+                    if sample.name == "dashboard_http_requests_total" and sample.labels["route"] == "/healthz":
+                        served[path.name] = served.get(path.name, 0) + sample.value
+        assert len([count for count in served.values() if count > 0]) == 2, served  # each worker its own file
         status, headers, text = get(base + "/metrics", BEARER)
         assert status == 200
         # 41: the first probe that found the server up, and the 40.
