@@ -14,12 +14,14 @@ VENV="${VENV:-.venv}"
 
 need_packages=()
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_packages+=(fonts-noto-cjk)
+# grep without -q reads to the end: with -q, fc-list could die of SIGPIPE and, under pipefail,
+# the font would look missing on every run.
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need_packages+=(fonts-noto-cjk)
 # promtool checks and unit-tests the alert rules (tests/operations/test_alert_rules.py).
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    running_before=" $(pgrep -x prometheus | tr '\n' ' ')"
+    running_before=" $(pgrep -x prometheus | tr '\n' ' ' || true)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
     # The package may start a Prometheus server; only promtool is wanted: stop what it started.
     for pid in $(pgrep -x prometheus); do
@@ -37,7 +39,7 @@ fi
 
 image_check_pid=""
 if [ "${IMAGE_CHECK:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1 ]; then
-  image_log="$(mktemp -t image-check.XXXXXX.log)"
+  image_log="$(mktemp "${TMPDIR:-/tmp}/image-check.XXXXXX")"
   # Beside the suite: the image's build waits on the network and the suite on PostgreSQL and Chromium.
   bash scripts/image-check.sh >"$image_log" 2>&1 &
   image_check_pid=$!
