@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.check_display_zone(app.config)
     config_module.check_browser_language(app.config)
     config_module.check_limits(app.config)
+    config_module.check_operations(app.config)
     # Innermost, so that it sees the request as ProxyFix (if any) hands it to Flask.
     from dashboard.wallet.unchanged_refresh import NotModifiedBeforeFlask
 
@@ -91,6 +92,10 @@ def create_app(config: dict | None = None) -> Flask:
     filters.init_app(app)
     icons.init_app(app)
     register_commands(app)
+
+    from dashboard import operations
+
+    operations.init_app(app)
     return app
 
 

@@ -128,6 +128,14 @@ def from_environment() -> dict:
         "WEBAUTHN_ORIGIN": env.get("WEBAUTHN_ORIGIN", ""),
         "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
+        # Old keys still accepted for signed cookies while a new SECRET_KEY rolls out
+        # (comma-separated; Flask >= 3.1 reads SECRET_KEY_FALLBACKS): docs/operations.md.
+        "SECRET_KEY_FALLBACKS": [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()],
+        # One JSON object per log line ("json"), or readable lines ("text", the development default).
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or ("text" if env.get("DASHBOARD_ENV") == "development" else "json")).strip().lower(),
+        # Who may read /metrics: a bearer token, and/or client addresses and networks; neither means nobody.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        "METRICS_ALLOW": env.get("METRICS_ALLOW", ""),
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "SESSION_COOKIE_SECURE": https,
         "HSTS": https,
@@ -198,3 +206,26 @@ def _check_api_key_encryption_key(config, *, required: bool) -> None:
             "to a Fernet key (python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())') and keep it as safe as the database backups."
         ) from None
+
+
+LOG_FORMATS = ("json", "text")
+MIN_METRICS_TOKEN_LENGTH = 16
+
+
+def check_operations(config) -> None:
+    """The log format and who may read /metrics: a typo must stop the start, not open or hide them."""
+    from dashboard.core.allowed_addresses import AllowedAddressError, parse_allowed, split_entries
+
+    if config.get("LOG_FORMAT") not in LOG_FORMATS:
+        raise ConfigurationError(f"LOG_FORMAT must be 'json' or 'text', got {config.get('LOG_FORMAT')!r}")
+    token = config.get("METRICS_TOKEN") or ""
+    if token and (len(token) < MIN_METRICS_TOKEN_LENGTH or not token.isascii() or not token.isprintable() or " " in token):
+        raise ConfigurationError(
+            f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} printable ASCII characters without spaces "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'), or unset")
+    allow = config.get("METRICS_ALLOW") or ""
+    if isinstance(allow, str):
+        try:
+            config["METRICS_ALLOW"] = [str(network) for network in parse_allowed(split_entries(allow))]
+        except AllowedAddressError as error:
+            raise ConfigurationError(f"METRICS_ALLOW: {error} (addresses or CIDR networks, comma-separated)") from None

@@ -28,6 +28,7 @@ from dashboard.accounts.sessions import end_session, open_session
 from dashboard.core import language_choice as language
 from dashboard.errors import answers_json, render_error, wants_json
 from dashboard.extensions import db, login
+from dashboard.metrics import SIGN_INS
 from dashboard.models import Account, normalize_email
 from dashboard.read_path.signed_in import load_signed_in
 
@@ -107,15 +108,18 @@ def login_page():
             email = normalize_email(form.email.data)
             attempt, refusal = throttle.begin_attempt(email)
             if refusal is not None:
+                SIGN_INS.labels("throttled").inc()
                 return _too_many_attempts(refusal, "accounts/login.html", form=form, next_path=next_path)
             account = authenticate(email, form.password.data)
             if account is not None:
                 attempt.succeeded()
                 if not has_second_factor(account.id):
+                    SIGN_INS.labels("success").inc()
                     return complete_sign_in(account.id, next_path)
                 session.clear()
                 session["pending_sign_in"] = {"account": account.id, "email": account.email, "at": int(time.time()), "next": next_path}
                 return redirect(url_for("auth.second_step"))
+            SIGN_INS.labels("bad_password").inc()
             form.form_errors.append(_("Incorrect email or password."))
             status = 401
         else:
@@ -148,17 +152,20 @@ def second_step():
         if form.validate_on_submit():
             attempt, refusal = throttle.begin_second_step(pending["email"], account_id)
             if refusal is not None:
+                SIGN_INS.labels("throttled").inc()
                 return _too_many_attempts(refusal, "accounts/second_step.html", _second_step_refusal(refusal), **context)
             code = form.code.data.strip()
             accepted = (authenticator.is_enabled(account_id) and authenticator.accept_code(account_id, code)) \
                 if authenticator.is_code_shaped(code) else authenticator.use_recovery_code(account_id, code)
             if accepted:
                 attempt.succeeded()
+                SIGN_INS.labels("success").inc()
                 response = complete_sign_in(account_id, pending["next"])
                 if not authenticator.is_code_shaped(code):  # after sign-in, whose fresh session would drop it
                     flash(_("You used a recovery code. It cannot be used again; you have %(count)d left.",
                             count=authenticator.remaining_recovery_codes(account_id)))
                 return response
+            SIGN_INS.labels("second_step_failed").inc()
             _second_step_failed(account_id)
             form.form_errors.append(_("That code is not valid. Check it and try again."))
             status = 401
@@ -203,15 +210,19 @@ def passkey_sign_in():
     else:
         (attempt, refusal), message = throttle.begin_address_attempt(), None
     if refusal is not None:
+        SIGN_INS.labels("throttled").inc()
         return _too_many_attempts(refusal, None, message)
     try:
         account_id = passkeys.authenticate(passkeys.parse_credential(request.get_data(cache=False)),
                                            pending["account"] if pending else None)
     except passkeys.PasskeyError:
+        # A passkey is the second step, or the whole sign-in (no password to get wrong).
+        SIGN_INS.labels("second_step_failed" if second else "bad_password").inc()
         if pending:
             _second_step_failed(pending["account"])
         return jsonify({"success": False, "error": _("That passkey could not be checked. Please try again.")}), 401
     attempt.succeeded()
+    SIGN_INS.labels("success").inc()
     next_path = pending["next"] if pending else language.safe_return_path(request.args.get("next"))
     response = complete_sign_in(account_id, next_path)
     # The script follows the redirect itself; the cookies are set on this response.

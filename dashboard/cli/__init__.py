@@ -6,6 +6,8 @@ import functools
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from dashboard.cli import command_log
+
 
 def register_commands(app) -> None:
     from dashboard.cli.balances import balances
@@ -18,7 +20,13 @@ def register_commands(app) -> None:
 
     for command in (users, seed_demo, demo_ticker, rates, balances, keys, sessions, compensation):
         _explain_database_errors(command)
+        command_log.log_each_run(command)
         app.cli.add_command(command)
+    # Flask-Migrate's `db` group comes to the `flask` command by its entry point, not through
+    # app.cli; its commands are logged the same way (`db upgrade` is an operator's step too).
+    from flask_migrate.cli import db as migrate_commands
+
+    command_log.log_each_run(migrate_commands)
 
 
 def _explain_database_errors(command: click.Command) -> None:

@@ -28,6 +28,7 @@ from dashboard.ledger.rate_updates import (
     set_rate,
 )
 from dashboard.ledger.rates import RateError, Ticker, TickerError
+from dashboard.metrics import RATE_REFRESHES
 from dashboard.models import utcnow
 
 
@@ -148,6 +149,7 @@ def _refresh_once(ticker: Ticker, currencies: list[str]) -> bool:
     except SQLAlchemyError as error:
         db.session.rollback()
         click.echo(f"refresh failed: database error: {error.__class__.__name__}: {str(error).splitlines()[0][:200]}", err=True)
+        RATE_REFRESHES.labels("failed").inc()
         return False
     finally:
         db.session.remove()  # no connection held between runs
@@ -155,6 +157,7 @@ def _refresh_once(ticker: Ticker, currencies: list[str]) -> bool:
     for result in results:
         click.echo(_describe(result), err=bool(result.error))
     click.echo(f"{len(results) - len(failed)} rate(s) refreshed, {len(failed)} failed", err=bool(failed))
+    RATE_REFRESHES.labels("failed" if failed else "ok").inc()
     return not failed
 
 

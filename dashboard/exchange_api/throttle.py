@@ -22,6 +22,7 @@ from limits import RateLimitItem, parse
 from dashboard.errors import render_error
 from dashboard.exchange_api.auth import refused
 from dashboard.extensions import failure_counters
+from dashboard.metrics import SIGNED_API_FAILURES
 
 
 def _limit() -> RateLimitItem:
@@ -38,6 +39,7 @@ def refuse_when_over_the_limit():
     address is over the limit (a correct signature included: it is not checked)."""
     seconds = failure_counters.begin(current_app, _limit(), _buckets())
     if seconds is not None:
+        SIGNED_API_FAILURES.labels("429").inc()
         return render_error(429, headers={"Retry-After": str(seconds)})
     g.signed_api_attempt = True
     return None
@@ -45,7 +47,10 @@ def refuse_when_over_the_limit():
 
 def count_failures(response):
     """After the request: only a refusal of the signature or the address stays counted."""
-    if g.pop("signed_api_attempt", False) and not refused(response):
+    attempted = g.pop("signed_api_attempt", False)
+    if refused(response):
+        SIGNED_API_FAILURES.labels(str(response.status_code)).inc()
+    elif attempted:
         failure_counters.take_back(current_app, _limit(), _buckets())
     return response
 

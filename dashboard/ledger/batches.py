@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.extensions import db
+from dashboard.ledger import journal_count
 from dashboard.ledger.changes import EXACT, BalanceChange, LedgerError, check_figures
 from dashboard.ledger.reasons import as_reason
 from dashboard.models import Account, Balance, Currency, JournalEntry, utcnow
@@ -139,6 +140,7 @@ def write_locked(changes: list[BalanceChange], locked: dict[tuple[int, str], Fig
     for change in changes:
         check_figures(change, places)
     (_write_postgresql if on_postgresql() else _write_sqlite)(changes, locked, source=source[:200], now=utcnow())
+    journal_count.written(db.session(), len(changes))
     for change in changes:
         locked[change.account_id, change.currency] = Figures(change.available, change.in_use)
     return len(changes)

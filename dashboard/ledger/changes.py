@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dashboard.core.formatting import plain
 from dashboard.extensions import db
+from dashboard.ledger import journal_count
 from dashboard.ledger.reasons import Reason, as_reason
 from dashboard.models import Balance, Currency, JournalEntry, utcnow
 from dashboard.types import INTEGER_DIGITS, PRECISION
@@ -203,6 +204,7 @@ def _apply(balance: Balance, change: BalanceChange, *, reason: str | Reason, sou
     )
     balance.available, balance.in_use = change.available, change.in_use
     db.session.add(entry)
+    journal_count.written(db.session(), 1)
     return entry
 
 

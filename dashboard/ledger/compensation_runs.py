@@ -28,6 +28,7 @@ from dashboard.ledger.batches import (
 )
 from dashboard.ledger.changes import BalanceChange, add, in_transaction, subtract
 from dashboard.ledger.compensation_plans import Plan, PlanLine
+from dashboard.metrics import COMPENSATION_ROWS
 from dashboard.models import Account, CompensationLine, Currency, utcnow
 
 BATCH_SIZE = 1000
@@ -88,6 +89,9 @@ def apply_plan(plan: Plan, *, source: str, reason_text: str | None = None, batch
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
         outcome, retries = in_transaction(lambda batch=batch: _apply_batch(plan, currency, batch, reason_text, source))
+        # Committed now: counted once, whatever a retry did before.
+        COMPENSATION_ROWS.labels("applied").inc(outcome.applied)
+        COMPENSATION_ROWS.labels("refused").inc(len(outcome.refused))
         result.applied += outcome.applied
         result.already_applied += outcome.already_applied
         result.refused += outcome.refused

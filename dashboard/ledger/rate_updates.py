@@ -15,6 +15,7 @@ from dashboard.extensions import db
 from dashboard.ledger.imports import FileRefused, Problem, read_rates
 from dashboard.ledger.rate_history import Tick, append_ticks
 from dashboard.ledger.rates import RateError, Ticker, TickerError, check_rate_currency, parse_rate, public_url
+from dashboard.metrics import RATE_REFRESH_FAILURES
 from dashboard.models import Currency, Rate, utcnow
 
 
@@ -85,6 +86,7 @@ def refresh_rates(ticker: Ticker, codes: list[str] | None = None) -> list[RateRe
                 answer = str(error)
         current = db.session.get(Rate, code)
         results.append(RateResult(code, None, current and current.jpy_rate, current and current.as_of, answer))
+        RATE_REFRESH_FAILURES.labels(code).inc()
     return results
 
 

@@ -17,6 +17,8 @@ import weakref
 
 import psycopg
 
+from dashboard.metrics import CHANGE_FEED_LAST_NOTIFICATION, CHANGE_FEED_RECONNECTS
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "dashboard_changes"
@@ -81,6 +83,7 @@ class ChangeFeed:
 
     def _run(self) -> None:
         failures = 0
+        connected_before = False
         while True:  # a daemon thread: it ends with the process
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._connect_timeout,
@@ -91,6 +94,9 @@ class ChangeFeed:
                     # Anything may have changed while nobody listened: drop it all, then trust the feed.
                     self._publish(EVERYTHING, EVERYTHING)
                     self.listening = True
+                    if connected_before:
+                        CHANGE_FEED_RECONNECTS.inc()
+                    connected_before = True
                     failures = 0
                     while True:
                         for notification in connection.notifies(timeout=HEARTBEAT_SECONDS):
@@ -109,6 +115,7 @@ class ChangeFeed:
         schema, _, rest = payload.partition(":")
         if schema != self.schema:
             return  # another schema of the same database (tests and benches use several)
+        CHANGE_FEED_LAST_NOTIFICATION.set(time.time())
         table, _, account = rest.partition(":")
         self._publish(table, EVERYTHING if account == "*" else _account_id(account))
 

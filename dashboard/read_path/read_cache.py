@@ -20,12 +20,16 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from dashboard.metrics import READ_CACHE_LOOKUPS
 from dashboard.read_path.change_feed import EVERYTHING, ChangeFeed, feed_for
 from dashboard.read_path.sqlite_feed import SqliteDataVersion
 
 T = TypeVar("T")
 
 WATCHED_TABLES = ("accounts", "login_sessions", "balances", "rates", "currencies")
+# The labelled children, found once: a lookup costs one increment, not a label lookup too.
+_SESSION_LOOKUPS = (READ_CACHE_LOOKUPS.labels("sessions", "hit"), READ_CACHE_LOOKUPS.labels("sessions", "miss"))
+_WALLET_LOOKUPS = (READ_CACHE_LOOKUPS.labels("wallets", "hit"), READ_CACHE_LOOKUPS.labels("wallets", "miss"))
 
 
 class ReadCache:
@@ -47,10 +51,10 @@ class ReadCache:
 
     def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
         """The account row of a sign-in session (first field: the account id), or None."""
-        return self._through(self._sessions, token_hash, read, self._index_session)
+        return self._through(self._sessions, token_hash, read, self._index_session, counted=_SESSION_LOOKUPS)
 
     def wallet(self, account_id: int, read: Callable[[], T]) -> T:
-        return self._through(self._wallets, account_id, read)
+        return self._through(self._wallets, account_id, read, counted=_WALLET_LOOKUPS)
 
     def still_holds(self, token_hash: str, session_row, account_id: int, wallet) -> bool:
         """Whether the very session row and wallet rows a request used are still the ones held:
@@ -68,13 +72,16 @@ class ReadCache:
                 self._sessions_by_account.setdefault(cached[0], set()).add(key)
         self._sessions_by_account.setdefault(row[0], set()).add(token_hash)
 
-    def _through(self, cache: TTLCache, key, read: Callable[[], T], on_store=None) -> T:
+    def _through(self, cache: TTLCache, key, read: Callable[[], T], on_store=None, *, counted) -> T:
         if self._poll is not None:
             self._poll()
         with self._lock:
             value = cache.get(key)
+        hit, miss = counted
         if value is not None:
+            hit.inc()
             return value
+        miss.inc()
         stamp = self._feed.stamp()
         value = read()
         if value is not None:

@@ -41,6 +41,7 @@ from werkzeug.http import parse_cookie
 
 from dashboard import security
 from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
+from dashboard.metrics import ROUTE_KEY
 from dashboard.models import LoginSession
 from dashboard.read_path import read_cache, session_cookie, signed_in
 from dashboard.wallet.holdings import WalletFigures, figures_unchanged_until
@@ -191,6 +192,7 @@ class NotModifiedBeforeFlask:
             etag = None
         if etag is None:
             return self._wsgi_app(environ, start_response)
+        environ[ROUTE_KEY] = self._path  # for the request log (the rule has no variables)
         start_response(self.STATUS, [("ETag", etag), *self._headers])
         return []
 

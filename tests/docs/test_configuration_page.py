@@ -216,7 +216,11 @@ def shell_inputs(script: str) -> set[str]:
     read = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", script))
     defaulted = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):?-", script))
     assigned = set(re.findall(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=", script, flags=re.MULTILINE))
-    return {name for name in read if name in defaulted or name not in assigned}
+    return {name for name in read if name in defaulted or name not in assigned} - SHELL_OWN
+
+
+# Variables bash (and POSIX) set for every script: not inputs anyone documents.
+SHELL_OWN = {"RANDOM", "SECONDS", "TMPDIR", "HOME", "PATH", "PWD", "UID", "EUID", "BASH_SOURCE", "LINENO", "_"}
 
 
 def test_every_variable_a_script_takes_is_documented():
@@ -237,3 +241,16 @@ def test_every_variable_of_the_scripts_table_is_read_somewhere():
 def test_shell_inputs_tells_inputs_from_the_scripts_own_variables():
     script = 'A="${A:-x}"\nB=1\necho "$B $C ${D:-2}"\nexport E\nE=3\necho "$E"\n'
     assert shell_inputs(script) == {"A", "C", "D"}
+
+
+SERVER_HEADING = "## Variables of the server"
+# Read by gunicorn itself, not by gunicorn.conf.py: PORT (its default bind) and WEB_CONCURRENCY.
+READ_BY_GUNICORN = {"PORT", "WEB_CONCURRENCY"}
+
+
+def test_the_server_table_equals_what_gunicorn_conf_reads():
+    names, unknown = read_in_source([ROOT / "gunicorn.conf.py"])
+    assert unknown == []
+    assert "GRACEFUL_TIMEOUT" in names
+    documented = set(settings_table(PAGE.read_text(encoding="utf-8"), SERVER_HEADING))
+    assert names | READ_BY_GUNICORN == documented

@@ -20,12 +20,16 @@ MACHINE_PATH = re.compile(
 )
 
 
+# The image's own file system is the same on every machine that builds it.
+IMAGE_FILES = {"Containerfile", ".containerignore"}
+
+
 def tracked_text_files() -> list[Path]:
     names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
     files = []
     for name in filter(None, names):
         path = ROOT / name.decode()
-        if not path.is_file():
+        if not path.is_file() or path.name in IMAGE_FILES:
             continue
         data = path.read_bytes()
         if b"\0" in data:
