@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (the app, its test extra, Debian's chromium and a Japanese
-# font when missing and running as root), checks the layering and the lint rules, and runs the
+# font and zbar-tools when missing and running as root), checks the layering and the lint rules, and runs the
 # whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ VENV="${VENV:-.venv}"
 need_packages=()
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_packages+=(fonts-noto-cjk)
+# zbarimg decodes the authenticator set-up's QR code from a browser screenshot (tests/browser).
+command -v zbarimg >/dev/null 2>&1 || need_packages+=(zbar-tools)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null

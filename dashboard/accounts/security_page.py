@@ -87,7 +87,8 @@ def _page(status: int = 200, **forms):
     }
     if context["setup_secret"]:
         uri = authenticator.provisioning_uri(context["setup_secret"], current_user.email)
-        context["setup_qr"] = authenticator.qr_svg(uri)
+        context["setup_qr"] = authenticator.qr_svg(uri, _("QR code to scan with your authenticator app"))
+        context["setup_key_grouped"] = authenticator.grouped_key(context["setup_secret"])
     return render_template("accounts/security.html", **context), status
 
 
