@@ -91,6 +91,12 @@ def from_environment() -> dict:
         "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", ""),
         "WEBAUTHN_ORIGIN": env.get("WEBAUTHN_ORIGIN", ""),
         "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
+        # Whose exchange this is, in every page's header and footer (brand.py checks them at start).
+        "OPERATOR_NAME": env.get("OPERATOR_NAME", "Demo Exchange"),
+        "OPERATOR_LOGO": env.get("OPERATOR_LOGO", ""),  # a file; empty: the demo's logo
+        "OPERATOR_REGISTRATION": env.get("OPERATOR_REGISTRATION", "関東財務局長 第00000号"),
+        "SUPPORT_URL": env.get("SUPPORT_URL", "https://support.example.com/"),
+        "TERMS_URL": env.get("TERMS_URL", "https://example.com/terms"),
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "SESSION_COOKIE_SECURE": https,
