@@ -10,7 +10,7 @@ from dashboard.config import ConfigurationError
 
 
 @pytest.mark.parametrize("lang, label", [("en", "Crypto-asset exchange service provider registration:"),
-                                         ("ja", "暗号資産交換業者 登録番号：")])
+                                         ("ja", "暗号資産交換業者登録番号：")])
 @pytest.mark.parametrize("path", ["/login", "/", "/activity", "/security", "/api-keys"])
 def test_the_footer_is_on_every_page_in_both_languages(client, demo, lang, label, path):
     if path != "/login":  # the sign-in page is seen signed out

@@ -241,6 +241,21 @@ ZONE_PARENTHESES = {"ja": ("（", "）")}
 
 
 @functools.lru_cache(maxsize=256)
+def format_moment_in_zone(moment, locale: str, zone: str) -> str:
+    """moment in zone, in locale's words, the zone left to a heading that names it once."""
+    from babel.dates import format_datetime, get_timezone
+
+    return format_datetime(moment, "medium", tzinfo=get_timezone(zone), locale=locale)
+
+
+def zone_name(moment, zone: str, locale: str) -> str:
+    """The zone's name at moment in locale's words, as format_moment names it: 'Japan Standard Time', '日本標準時'."""
+    from babel.dates import format_datetime, get_timezone
+
+    return format_datetime(moment, "zzzz", tzinfo=get_timezone(zone), locale=locale)
+
+
+@functools.lru_cache(maxsize=256)
 def format_moment(moment, locale: str, zone: str) -> str:
     """moment in zone, in locale's words, with the zone named: '2018/01/26 23:59:59（日本標準時）',
     'Jan 26, 2018, 11:59:59 PM (Japan Standard Time)'."""
