@@ -307,9 +307,18 @@ function setupCopy() {
   }
 }
 
+// "Print" where the script runs (without it, the browser's own menu prints the page).
+function setupPrint() {
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  }
+}
+
 setupMenu();
 setupPanel();
 setupCopy();
+setupPrint();
 setupSwitches();
 setupViewForm();
 setupRefresh();
