@@ -80,10 +80,10 @@ def test_axe_finds_nothing_in_any_state(app, live_server, demo, browser):
             # The compact rows below 64rem, one of them open, and the list's choices.
             page.locator('.balance-list > li[data-currency="xem"] summary').click()
             check(f"wallet-phone-row-open-{state}", page)
-            page.get_by_role("switch", name="Hide small balances" if language == "en" else "少額の資産を隠す").click()
+            page.locator("#hide-small-balances").click()
             page.locator('.balance-list > li[data-currency="zec"]').wait_for(state="hidden")
             check(f"wallet-phone-small-hidden-{state}", page)
-            page.get_by_role("switch", name="Hide small balances" if language == "en" else "少額の資産を隠す").click()
+            page.locator("#hide-small-balances").click()
             page.locator('.balance-list > li[data-currency="zec"]').wait_for()
             page.locator("#menu-toggle").click()
             check(f"phone-menu-open-{state}", page)
