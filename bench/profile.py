@@ -141,7 +141,7 @@ def stage_costs(app, client, repeat: int) -> list[tuple[str, float, float]]:
             ("    one plain() (exact string)", *timed(lambda: plain(Decimal("129629.6190")), repeat)),
         ]
         g.wallet_figures = holdings.wallet_figures(account_id, locale=locale, zone=zone, max_age=max_age)
-        document = g.wallet_figures.with_preferences(True, False)
+        document = g.wallet_figures.with_preferences(holdings.WalletPreferences())
         rows += [
             ("  jsonify(balance document)", *timed(lambda: jsonify(document), repeat)),
             ("  render wallet/index.html afresh (figures already computed)", *timed(lambda: render_template("wallet/index.html"), repeat)),

@@ -52,7 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     failure_counters.init_app(app)
     login.init_app(app)
 
-    from dashboard import security
+    from dashboard import brand, security
     from dashboard.language import i18n, sign_in
     from dashboard.read_path import read_cache, session_cookie, signed_in
 
@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     sign_in.init_app(app)
     security.init_app(app)
+    brand.init_app(app)
 
     from dashboard.accounts.security_page import bp as security_bp
     from dashboard.accounts.views import bp as auth_bp

@@ -127,6 +127,12 @@ def from_environment() -> dict:
         "WEBAUTHN_RP_ID": env.get("WEBAUTHN_RP_ID", ""),
         "WEBAUTHN_ORIGIN": env.get("WEBAUTHN_ORIGIN", ""),
         "RATES_BASE_URL": env.get("RATES_BASE_URL", ""),
+        # Whose exchange this is, in every page's header and footer (brand.py checks them at start).
+        "OPERATOR_NAME": env.get("OPERATOR_NAME", "Demo Exchange"),
+        "OPERATOR_LOGO": env.get("OPERATOR_LOGO", ""),  # a file; empty: the demo's logo
+        "OPERATOR_REGISTRATION": env.get("OPERATOR_REGISTRATION", "関東財務局長 第00000号"),
+        "SUPPORT_URL": env.get("SUPPORT_URL", "https://support.example.com/"),
+        "TERMS_URL": env.get("TERMS_URL", "https://example.com/terms"),
         "API_KEY_ENCRYPTION_KEY": env.get("API_KEY_ENCRYPTION_KEY", ""),
         # Old keys still accepted for signed cookies while a new SECRET_KEY rolls out
         # (comma-separated; Flask >= 3.1 reads SECRET_KEY_FALLBACKS): docs/operations.md.

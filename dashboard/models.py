@@ -51,7 +51,11 @@ def hash_password(password: str) -> str:
 
 class Account(UserMixin, db.Model):
     __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        CheckConstraint("balance_order IN ('value', 'name')", name="balance_order_known"),
+        CheckConstraint("small_balance_jpy >= 0 AND small_balance_jpy <= 1000000000", name="small_balance_jpy_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -62,6 +66,11 @@ class Account(UserMixin, db.Model):
     hide_zero_balances: Mapped[bool] = mapped_column(default=False, server_default=false())
     # "Hide amounts": the server then sends no amount in any page or browser API answer.
     discreet: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The wallet's order ("value": largest yen value first; "name": by name) and "Hide small
+    # balances": a currency worth less than small_balance_jpy (whole yen) is left out.
+    balance_order: Mapped[str] = mapped_column(String(5), default="value", server_default="value")
+    hide_small_balances: Mapped[bool] = mapped_column(default=False, server_default=false())
+    small_balance_jpy: Mapped[int] = mapped_column(default=1000, server_default="1000")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     balances: Mapped[list[Balance]] = relationship(back_populates="account", cascade="all, delete-orphan")

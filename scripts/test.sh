@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (the app, its test extra, Debian's chromium, a Japanese
-# font and promtool when missing and running as root), checks the layering and the lint rules,
-# builds the documentation strictly, and runs the whole suite. Extra arguments go to pytest.
-# Under CI=true (or IMAGE_CHECK=1) the image check (scripts/image-check.sh: build the OCI image,
-# run it, check it) runs beside the suite, and its failure fails the run; IMAGE_CHECK=0 leaves it out.
+# font, zbar-tools and promtool when missing and running as root), checks the layering and the
+# lint rules, builds the documentation strictly, and runs the whole suite. Extra arguments go to
+# pytest. Under CI=true (or IMAGE_CHECK=1) the image check (scripts/image-check.sh: build the OCI
+# image, run it, check it) runs beside the suite, and its failure fails the run; IMAGE_CHECK=0
+# leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -19,6 +20,8 @@ command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need_packages+=(fonts-noto-cjk)
 # promtool checks and unit-tests the alert rules (tests/operations/test_alert_rules.py).
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
+# zbarimg decodes the authenticator set-up's QR code from a browser screenshot (tests/browser).
+command -v zbarimg >/dev/null 2>&1 || need_packages+=(zbar-tools)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     running_before=" $(pgrep -x prometheus | tr '\n' ' ' || true)"

@@ -75,9 +75,19 @@ def provisioning_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
 
 
-def qr_svg(uri: str) -> str:
-    """The QR code as inline SVG markup (no script, no style attribute: the CSP allows it)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
+def qr_svg(uri: str, title: str) -> str:
+    """The QR code as inline SVG markup (no script, no style attribute: the CSP allows it).
+
+    A viewBox without width or height, so the stylesheet scales it to its box whole (a fixed
+    size was cropped to two of its three finder squares); the four-module quiet zone a reader
+    needs; black on white in either colour scheme, since readers expect dark modules on light."""
+    return segno.make(uri, error="m").svg_inline(
+        scale=1, border=4, dark="#000", light="#fff", omitsize=True, svgclass="totp-qr-code", title=title)
+
+
+def grouped_key(secret: str) -> str:
+    """The key as a person types it from the screen: groups of four ("ABCD EFGH …")."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
 def is_code_shaped(code: str) -> bool:

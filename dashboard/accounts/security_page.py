@@ -7,6 +7,8 @@ here is counted like a sign-in attempt.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -23,10 +25,10 @@ from dashboard.accounts import (
     throttle,
 )
 from dashboard.accounts.forms import ChangePasswordForm, CodeForm, EmptyForm, PasskeyNameForm, PasswordConfirmForm
-from dashboard.accounts.sessions import end_other_sessions, sessions_of
+from dashboard.accounts.sessions import end_one_session, end_other_sessions, sessions_of
 from dashboard.core import language_choice as language
 from dashboard.core.language_choice import format_moment
-from dashboard.errors import answers_json
+from dashboard.errors import answers_json, render_error
 from dashboard.extensions import db
 from dashboard.models import Account, LoginSession, hash_password
 
@@ -82,6 +84,8 @@ def _page(status: int = 200, **forms):
         "recovery_codes_left": authenticator.remaining_recovery_codes(account_id),
         "passkeys": passkeys.passkeys_of(account_id),
         "sessions": sessions_of(account_id),
+        "all_sessions": request.args.get("sessions") == "all",
+        "sessions_shown": SESSIONS_SHOWN,
         "this_session": LoginSession.hash_token(current_user.session_token),
         "code_form": forms.get("code_form") or CodeForm(formdata=None),
         "disable_form": forms.get("disable_form") or PasswordConfirmForm(formdata=None, prefix="disable"),
@@ -97,7 +101,8 @@ def _page(status: int = 200, **forms):
     }
     if context["setup_secret"]:
         uri = authenticator.provisioning_uri(context["setup_secret"], current_user.email)
-        context["setup_qr"] = authenticator.qr_svg(uri)
+        context["setup_qr"] = authenticator.qr_svg(uri, _("QR code to scan with your authenticator app"))
+        context["setup_key_grouped"] = authenticator.grouped_key(context["setup_secret"])
     return render_template("accounts/security.html", **context), status
 
 
@@ -217,6 +222,25 @@ def remove_passkey():
         _changed("passkey_removed")
         flash(_("Passkey removed."))
     return redirect(url_for("security.index") + "#passkeys")
+
+
+# The latest sessions the page lists unless asked for all of them (?sessions=all).
+SESSIONS_SHOWN = 10
+_TOKEN_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@bp.post("/sessions/end")
+def end_session_elsewhere():
+    """Signs one other browser out (a row's "Sign out" button)."""
+    token_hash = request.form.get("session", "")
+    if not EmptyForm().validate_on_submit() or not _TOKEN_HASH.fullmatch(token_hash):
+        return render_error(400, _("The form could not be read. Please try again."))
+    if end_one_session(current_user.id, token_hash, current_user.session_token):
+        security_events.record(current_user.id, "signed_out_elsewhere")
+        flash(_("That browser is signed out."))
+    else:
+        flash(_("That browser was already signed out."))
+    return redirect(url_for("security.index") + "#sessions")
 
 
 @bp.post("/sessions/end-others")

@@ -44,6 +44,17 @@ def end_other_sessions(account_id: int, keep_token: str) -> int:
     return ended
 
 
+def end_one_session(account_id: int, token_hash: str, keep_token: str) -> bool:
+    """Signs one other browser of this account out (never this one); True when there was one."""
+    ended = db.session.execute(
+        LoginSession.__table__.delete()
+        .where(LoginSession.account_id == account_id, LoginSession.token_hash == token_hash,
+               LoginSession.token_hash != LoginSession.hash_token(keep_token))
+    ).rowcount
+    db.session.commit()
+    return bool(ended)
+
+
 def sessions_of(account_id: int) -> list[LoginSession]:
     """The account's sessions still running, most recently seen first."""
     now = utcnow()

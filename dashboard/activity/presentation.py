@@ -8,7 +8,9 @@ from decimal import Decimal, localcontext
 from dashboard.activity.feed import FeedPage
 from dashboard.activity.reasons import describe
 from dashboard.core.compensation import EXACT
-from dashboard.core.formatting import amount, plain
+from dashboard.core.formatting import amount, cut_decimal_zero, number, plain
+
+MINUS = "\u2212"  # a minus sign, not a hyphen: "−500 XRP" is a movement, never a negative balance
 
 
 def signed(value: Decimal, decimals: int, locale: str) -> str:
@@ -17,7 +19,27 @@ def signed(value: Decimal, decimals: int, locale: str) -> str:
     return "+" + text if value > 0 else text
 
 
-def present_page(page: FeedPage, *, locale: str, format_time, hide_amounts: bool) -> dict:
+def movement(value: Decimal, decimals: int, locale: str, code: str) -> str:
+    """A change as the page says it, with its unit: "+885,490 XEM", "−500 XRP", "0 BTC"."""
+    text = amount(abs(value), decimals, locale=locale)
+    sign = "+" if value > 0 else MINUS if value < 0 else ""
+    return f"{sign}{text} {code}"
+
+
+def movement_jpy(value: Decimal, rate: Decimal | None, locale: str) -> str | None:
+    """The change's yen value at its time, as the wallet writes yen (number, then cut_decimal_zero):
+    "≈ ¥ 44,274.5"; None without a rate then or for a change of nothing."""
+    if rate is None or not value:
+        return None
+    with localcontext(EXACT):
+        jpy = abs(value) * rate
+    sign = "+" if value > 0 else MINUS
+    return f"{sign}¥ {cut_decimal_zero(number(jpy, locale=locale))}"
+
+
+def present_page(page: FeedPage, *, locale: str, format_time, hide_amounts: bool,
+                 format_time_in_zone=None, rate_at=None) -> dict:
+    """rate_at(currency, moment): the JPY rate then, or None (yen values are left out without it)."""
     decimals = {entry.currency_code: places for entry, places in page.entries}
     entries = []
     for entry, places in page.entries:
@@ -38,6 +60,13 @@ def present_page(page: FeedPage, *, locale: str, format_time, hide_amounts: bool
                 "code": entry.currency_code.upper(),
                 "available_change": None if hide_amounts else signed(available, places, locale),
                 "in_use_change": None if hide_amounts else signed(in_use, places, locale),
+                "time_in_zone": format_time_in_zone(entry.effective_at) if format_time_in_zone else None,
+                "available_movement": None if hide_amounts else movement(available, places, locale, entry.currency_code.upper()),
+                "in_use_movement": None if hide_amounts else movement(in_use, places, locale, entry.currency_code.upper()),
+                "available_movement_jpy": None if hide_amounts or rate_at is None or entry.currency_code == "jpy"
+                else movement_jpy(available, rate_at(entry.currency_code, entry.effective_at), locale),
+                "in_use_movement_jpy": None if hide_amounts or rate_at is None or entry.currency_code == "jpy"
+                else movement_jpy(in_use, rate_at(entry.currency_code, entry.effective_at), locale),
             },
         })
     return {

@@ -24,20 +24,21 @@ def describe(code: str | None, params: dict | None, text: str, *, locale: str, d
     if code == reasons.ADJUSTMENT:
         return _("Balance adjustment")
     if code == reasons.DEMO_SEED:
-        return _("Demo activity")
+        return _("Opening balance")
     if code == reasons.DEMO_ACTIVITY:
         kind = DEMO_KINDS_SAID.get(params.get("kind"))
         return kind() if kind else text
     return text
 
 
-# The demo year's steps (ledger.reasons.DEMO_KINDS), said in the page's language.
+# The demo year's steps (ledger.reasons.DEMO_KINDS), said in the page's language as a customer
+# reads real ones: no "Demo:" before them.
 DEMO_KINDS_SAID = {
-    "deposit": lambda: _("Demo: deposit"),
-    "trade": lambda: _("Demo: trade"),
-    "withdrawal requested": lambda: _("Demo: withdrawal in progress"),
-    "withdrawal": lambda: _("Demo: withdrawal"),
-    "orders placed": lambda: _("Demo: orders placed"),
+    "deposit": lambda: _("Deposit"),
+    "trade": lambda: _("Trade"),
+    "withdrawal requested": lambda: _("Withdrawal in progress"),
+    "withdrawal": lambda: _("Withdrawal"),
+    "orders placed": lambda: _("Orders placed"),
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -9,8 +10,10 @@ from flask_login import current_user, login_required
 
 from dashboard.activity.feed import NoSuchPage, activity_page
 from dashboard.activity.presentation import present_page
+from dashboard.core import language_choice as language
 from dashboard.errors import render_error
-from dashboard.language.i18n import format_time, select_locale
+from dashboard.language.i18n import display_zone, format_time, select_locale
+from dashboard.ledger.rate_history import rates_as_of
 
 bp = Blueprint("activity", __name__)
 
@@ -44,7 +47,27 @@ def _document() -> tuple[dict | None, tuple[int, str, int] | None]:
     except NoSuchPage as missing:
         return None, (404, _("There is no page %(number)d: your activity has %(pages)d page(s).",
                              number=missing.number, pages=missing.pages), missing.pages)
-    return present_page(page, locale=select_locale(), format_time=format_time, hide_amounts=hide_amounts()), None
+    locale, zone = select_locale(), display_zone()
+    return present_page(page, locale=locale, format_time=format_time, hide_amounts=hide_amounts(),
+                        format_time_in_zone=lambda moment: language.format_moment_in_zone(moment, locale, zone),
+                        rate_at=rates_then()), None
+
+
+def rates_then():
+    """rate_at(currency, moment) for one page: the rate history read once per moment on the page."""
+    found: dict = {}
+
+    def rate_at(currency: str, moment):
+        if moment not in found:
+            found[moment] = {rate.currency: rate.jpy_rate for rate in rates_as_of(moment)}
+        return found[moment].get(currency)
+
+    return rate_at
+
+
+def zone_heading() -> str:
+    """The zone the page's times are in, named once."""
+    return language.zone_name(datetime.now(UTC), display_zone(), select_locale())
 
 
 @bp.get("/activity")
@@ -54,7 +77,7 @@ def index():
     if error is not None:
         status, message, instead = error
         return render_template("activity/index.html", activity=None, problem=message, instead=instead), status
-    return render_template("activity/index.html", activity=document, problem=None)
+    return render_template("activity/index.html", activity=document, problem=None, zone=zone_heading())
 
 
 @bp.get("/api/activity")

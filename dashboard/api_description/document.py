@@ -9,6 +9,8 @@ DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
 TIME = {"type": ["string", "null"], "format": "date-time"}
 # An amount is null where it cannot be known (no rate) or must not be shown (discreet mode).
 AMOUNT = {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]}
+# "Hide small balances": a currency worth less than this many yen is small.
+SMALL_BALANCE_JPY = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
 
 SCHEMAS: dict = {
     "Decimal": DECIMAL,
@@ -19,7 +21,7 @@ SCHEMAS: dict = {
     "Balance": {
         "type": "object",
         "required": ["currency", "available", "in_use", "total", "rate_jpy", "available_jpy", "in_use_jpy", "total_jpy",
-                     "share_percent", "missing_rate", "stale", "formatted"],
+                     "share_percent", "missing_rate", "stale", "zero", "small", "hidden", "name_is_code", "formatted"],
         "properties": {
             "currency": {"type": "string", "pattern": "^[a-z0-9]{1,10}$"},
             "available": AMOUNT,
@@ -33,6 +35,9 @@ SCHEMAS: dict = {
             "share_percent": {"type": ["string", "null"], "pattern": r"^[0-9]{1,3}\.[0-9]$",
                               "description": "Of net assets, half-up to one decimal; null without a rate or with net assets zero."},
             "zero": {"type": "boolean"},
+            "small": {"type": "boolean", "description": "Worth less than the account's small_balance_jpy (false without a rate)."},
+            "hidden": {"type": "boolean", "description": "Left out by Hide zero balances or Hide small balances."},
+            "name_is_code": {"type": "boolean", "description": "The currency's name is its code (XRP): say it once."},
             "missing_rate": {"type": "boolean"},
             "stale": {"type": "boolean"},
             "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
@@ -41,7 +46,7 @@ SCHEMAS: dict = {
     "Wallet": {
         "type": "object",
         "required": ["net_assets", "complete", "missing_rates", "stale", "show_in_header", "hide_zero_balances",
-                     "discreet", "locale", "balances"],
+                     "discreet", "balance_order", "hide_small_balances", "small_balance_jpy", "locale", "balances"],
         "properties": {
             "net_assets": {"type": "object", "required": ["jpy", "formatted"],
                            "properties": {"jpy": AMOUNT, "formatted": {"type": "string"}}},
@@ -52,14 +57,20 @@ SCHEMAS: dict = {
             "show_in_header": {"type": "boolean"},
             "hide_zero_balances": {"type": "boolean"},
             "discreet": {"type": "boolean"},
+            "balance_order": {"enum": ["value", "name"],
+                              "description": "The balances' order: largest yen value first (no rate last), or by name."},
+            "hide_small_balances": {"type": "boolean"},
+            "small_balance_jpy": SMALL_BALANCE_JPY,
             "locale": {"enum": ["ja", "en"]},
-            "balances": {"type": "array", "items": {"$ref": "#/components/schemas/Balance"}},
+            "balances": {"type": "array", "items": {"$ref": "#/components/schemas/Balance"},
+                         "description": "In balance_order; a row the switches hide says so (hidden) and is still listed."},
         },
     },
     "Preferences": {
         "type": "object", "minProperties": 1, "additionalProperties": False,
         "properties": {"show_in_header": {"type": "boolean"}, "hide_zero_balances": {"type": "boolean"},
-                       "discreet": {"type": "boolean"}},
+                       "discreet": {"type": "boolean"}, "hide_small_balances": {"type": "boolean"},
+                       "balance_order": {"enum": ["value", "name"]}, "small_balance_jpy": SMALL_BALANCE_JPY},
     },
     "History": {
         "type": "object", "required": ["range", "complete", "points"],
@@ -128,11 +139,11 @@ PATHS: dict = {
     },
     "/api/preferences": {
         "post": {
-            "summary": "The wallet's switches: Show in header, Hide zero balances, Hide amounts", "security": [{"session": []}],
+            "summary": "The wallet's choices: Show in header, Hide zero balances, Hide amounts, Hide small balances, its threshold and the order", "security": [{"session": []}],
             "parameters": [{"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
                             "description": "The page's <meta name=\"csrf-token\">."}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Preferences"}}}},
-            "responses": {"200": _json("Saved", "Preferences"), "400": _error("Not one or more of the three switches as JSON booleans, or no CSRF token"),
+            "responses": {"200": _json("Saved", "Preferences"), "400": _error("Not one or more of the choices, each of its type and range, or no CSRF token"),
                           "401": _error("Not signed in"), "413": _error("Body over 64 KB")},
         },
     },

@@ -136,6 +136,31 @@ class LanguageChoice:
     prompt: str | None = None
 
 
+@dataclass(frozen=True)
+class SignInLanguage:
+    """At sign-in: the language to save on the account, and the one to write into the browser
+    (each None: leave it as it is)."""
+
+    save_on_account: str | None = None
+    write_in_browser: str | None = None
+
+
+def language_at_sign_in(*, browser: object, chosen_just_now: bool, account: object) -> SignInLanguage:
+    """The most recent explicit choice wins when a browser signs in.
+
+    `browser` is the browser's language cookie; `chosen_just_now` says it was set (switcher or
+    "Yes") in this browser session before signing in, seconds ago rather than on an old visit;
+    `account` is the account's saved language. A choice just made replaces the account's; an old
+    cookie only fills an account that has none, and otherwise the account's is written into the
+    browser (an old cookie may be another person's on a shared machine)."""
+    browser_language, account_language = parse_language(browser), parse_language(account)
+    if browser_language is not None and (chosen_just_now or account_language is None):
+        return SignInLanguage(save_on_account=browser_language if browser_language != account_language else None)
+    if account_language is not None and account_language != browser_language:
+        return SignInLanguage(write_in_browser=account_language)
+    return SignInLanguage()
+
+
 def parse_browser_setting(value: object) -> str:
     """The BROWSER_LANGUAGE setting, or ValueError naming the two accepted values."""
     if value in BROWSER_LANGUAGE_SETTINGS:
@@ -213,6 +238,21 @@ def safe_return_path(value: object, default: str = "/") -> str:
 
 # Japanese text takes full-width parentheses, which carry their own spacing (GLOSSARY.md).
 ZONE_PARENTHESES = {"ja": ("（", "）")}
+
+
+@functools.lru_cache(maxsize=256)
+def format_moment_in_zone(moment, locale: str, zone: str) -> str:
+    """moment in zone, in locale's words, the zone left to a heading that names it once."""
+    from babel.dates import format_datetime, get_timezone
+
+    return format_datetime(moment, "medium", tzinfo=get_timezone(zone), locale=locale)
+
+
+def zone_name(moment, zone: str, locale: str) -> str:
+    """The zone's name at moment in locale's words, as format_moment names it: 'Japan Standard Time', '日本標準時'."""
+    from babel.dates import format_datetime, get_timezone
+
+    return format_datetime(moment, "zzzz", tzinfo=get_timezone(zone), locale=locale)
 
 
 @functools.lru_cache(maxsize=256)

@@ -17,6 +17,9 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 
 LANGUAGE_COOKIE = "lang"               # the visitor's explicit choice: "ja" or "en"
 PROMPT_COOKIE = "lang_prompt"          # "never" (kept 400 days) or "no" (until the browser closes)
+# Set (until the browser closes) when a language is chosen while signed out: at sign-in that
+# choice is the most recent one and replaces the account's (language/sign_in.py).
+CHOSEN_COOKIE, CHOSEN_NOW = "lang_chosen", "1"
 COOKIE_MAX_AGE = 400 * 24 * 3600       # the longest lifetime browsers accept
 # Blueprints that answer programs (no cookies, no prompt): their language is the request's header.
 PROGRAM_BLUEPRINTS = "dashboard_language_from_header"

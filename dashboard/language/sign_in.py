@@ -6,22 +6,25 @@ from flask_login import user_logged_in
 
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
-from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE, set_language_cookie
+from dashboard.language.i18n import CHOSEN_COOKIE, CHOSEN_NOW, LANGUAGE_COOKIE, PROMPT_COOKIE, set_language_cookie
 
 
 def carry_choices_over(_app, user, **_extra) -> None:
-    """A choice made in this browser before signing in (switcher, "Yes", "Never") is saved on an
-    account that has none yet; the account's saved language and "never" are written into this
-    browser, so signing out later neither changes the page's language nor brings the prompt back.
-    Where both chose a language, the account's wins (a cookie may be another person's)."""
-    browser_language = language.parse_language(request.cookies.get(LANGUAGE_COOKIE))
+    """The most recent explicit choice wins: a language chosen in this browser session before
+    signing in (switcher, "Yes") replaces the account's; an older cookie only fills an account
+    that has none, and otherwise the account's language is written into this browser (a cookie
+    may be another person's). "Never" from either side holds for both."""
+    chosen = language.language_at_sign_in(
+        browser=request.cookies.get(LANGUAGE_COOKIE),
+        chosen_just_now=request.cookies.get(CHOSEN_COOKIE) == CHOSEN_NOW,
+        account=user.preferred_language,
+    )
     browser_never = request.cookies.get(PROMPT_COOKIE) == language.NEVER
-    account_language = language.parse_language(user.preferred_language)
     account_never = bool(user.never_prompt_language)
 
     settings = {}
-    if account_language is None and browser_language is not None:
-        settings["preferred_language"] = browser_language
+    if chosen.save_on_account is not None:
+        settings["preferred_language"] = chosen.save_on_account
     if browser_never and not account_never:
         settings["never_prompt_language"] = True
     if settings:
@@ -29,8 +32,10 @@ def carry_choices_over(_app, user, **_extra) -> None:
 
     @after_this_request
     def write_account_choices(response):
-        if account_language is not None and account_language != browser_language:
-            set_language_cookie(response, LANGUAGE_COOKIE, account_language)
+        if chosen.write_in_browser is not None:
+            set_language_cookie(response, LANGUAGE_COOKIE, chosen.write_in_browser)
+        if CHOSEN_COOKIE in request.cookies:
+            response.delete_cookie(CHOSEN_COOKIE)
         if account_never and not browser_never:
             set_language_cookie(response, PROMPT_COOKIE, language.NEVER)
         return response

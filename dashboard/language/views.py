@@ -7,7 +7,14 @@ from flask_login import current_user
 
 from dashboard.accounts.store import save_settings
 from dashboard.core import language_choice as language
-from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE, is_signed_in, set_language_cookie
+from dashboard.language.i18n import (
+    CHOSEN_COOKIE,
+    CHOSEN_NOW,
+    LANGUAGE_COOKIE,
+    PROMPT_COOKIE,
+    is_signed_in,
+    set_language_cookie,
+)
 
 bp = Blueprint("language", __name__, url_prefix="/language")
 
@@ -30,6 +37,8 @@ def save_choice(response, lang: str) -> None:
     set_language_cookie(response, LANGUAGE_COOKIE, lang)
     if is_signed_in():
         save_settings(current_user.id, preferred_language=lang)
+    else:
+        set_language_cookie(response, CHOSEN_COOKIE, CHOSEN_NOW, persistent=False)
 
 
 @bp.post("/")

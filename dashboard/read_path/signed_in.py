@@ -27,7 +27,8 @@ _accounts, _sessions = Account.__table__.c, LoginSession.__table__.c
 SIGNED_IN_QUERY = (
     select(_accounts.id, _accounts.email, _accounts.preferred_language,
            _accounts.never_prompt_language, _accounts.show_net_assets_in_header,
-           _accounts.hide_zero_balances, _accounts.discreet, _sessions.created_at, _sessions.last_seen_at)
+           _accounts.hide_zero_balances, _accounts.discreet, _accounts.balance_order,
+           _accounts.hide_small_balances, _accounts.small_balance_jpy, _sessions.created_at, _sessions.last_seen_at)
     .join(LoginSession.__table__, _sessions.account_id == _accounts.id)
     .where(_sessions.token_hash == bindparam("token_hash"))
 )
@@ -72,6 +73,9 @@ class SignedInAccount(UserMixin):
     show_net_assets_in_header: bool
     hide_zero_balances: bool
     discreet: bool
+    balance_order: str
+    hide_small_balances: bool
+    small_balance_jpy: int
     session_token: str
 
     def get_id(self) -> str:

@@ -16,12 +16,15 @@ from dashboard.language.i18n import display_zone, select_locale
 from dashboard.wallet import unchanged_refresh
 from dashboard.wallet.charts import unknown_range_message
 from dashboard.wallet.history import history_document, net_asset_history
+from dashboard.wallet.presentation import BALANCE_ORDERS
 from dashboard.wallet.views import (
+    MAX_SMALL_BALANCE_JPY,
     SWITCHES,
     current_balance_etag,
     current_balance_json,
     current_balance_json_key,
     current_figures,
+    small_balance_refusal,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -67,13 +70,21 @@ def preferences():
         payload = None
     if not isinstance(payload, dict):
         return render_error(400, _("The request body is not a JSON object."))
-    if not payload or set(payload) - set(SWITCHES):
-        return render_error(400, _("Send one or more of show_in_header, hide_zero_balances and discreet, and no other field."))
+    if not payload or set(payload) - set(SWITCHES) - {"balance_order", "small_balance_jpy"}:
+        return render_error(400, _("Send one or more of show_in_header, hide_zero_balances, discreet, hide_small_balances, "
+                                   "balance_order and small_balance_jpy, and no other field."))
     for name, value in payload.items():
-        if not isinstance(value, bool):
+        if name == "balance_order":
+            if value not in BALANCE_ORDERS:
+                return render_error(400, _("The order must be by value or by name."))
+        elif name == "small_balance_jpy":
+            # bool is an int in Python: true is not a threshold.
+            if type(value) is not int or not 0 <= value <= MAX_SMALL_BALANCE_JPY:
+                return render_error(400, small_balance_refusal())
+        elif not isinstance(value, bool):
             return render_error(400, _("%(name)s must be true or false.", name=name))
     # Checked in full before anything is saved: a request half wrong changes nothing.
-    save_settings(current_user.id, **{SWITCHES[name]: value for name, value in payload.items()})
+    save_settings(current_user.id, **{SWITCHES.get(name, name): value for name, value in payload.items()})
     return jsonify(payload)
 
 

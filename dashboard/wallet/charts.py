@@ -76,6 +76,16 @@ def _make_charts(figures: WalletFigures, range_name: str) -> dict:
     }
 
 
+# Currencies with a colour of their own in dashboard.css (.colour-<code>); "Other" and a currency
+# added later without one share the neutral colour.
+COLOURED = frozenset({"jpy", "btc", "eth", "etc", "lsk", "fct", "xmr", "rep", "xrp", "zec", "xem", "ltc", "dash", "bch"})
+
+
+def colour_of(currency: str) -> str:
+    """A currency's colour class: its own, whatever its rank, so it never changes with the figures."""
+    return f"colour-{currency}" if currency in COLOURED else "colour-other"
+
+
 def _allocation(document: dict, locale: str) -> list[dict]:
     values = []
     for row in document["balances"]:
@@ -86,9 +96,9 @@ def _allocation(document: dict, locale: str) -> list[dict]:
             "label": _("Other") if piece.currency == OTHER else piece.currency.upper(),
             "members": ", ".join(code.upper() for code in piece.members),
             "percent": number(piece.percent, 1, locale=locale),
-            "x": piece.x, "width": piece.width, "colour": f"slice-{position % 8}",
+            "x": piece.x, "width": piece.width, "colour": colour_of(piece.currency),
         }
-        for position, piece in enumerate(allocation(values))
+        for piece in allocation(values)
     ]
 
 

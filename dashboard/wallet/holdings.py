@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
@@ -22,7 +23,7 @@ from dashboard.read_path import read_cache
 from dashboard.read_path.signed_in import read_connection
 from dashboard.wallet.currency_names import currency_name
 from dashboard.wallet.derived import KeepsDerived
-from dashboard.wallet.presentation import conceal_amounts, present_balance
+from dashboard.wallet.presentation import arrange_balances, conceal_amounts, present_balance
 
 # Built once, on the tables rather than the mapped classes: constructing a select() per request,
 # and the ORM's per-statement bookkeeping for what are plain columns, were a fifth of a request.
@@ -90,23 +91,44 @@ class WalletFigures(KeepsDerived):
         """The document as the account may see it: without any amount in discreet mode."""
         return self.derived(("shown", discreet), lambda: conceal_amounts(self.document) if discreet else self.document)
 
-    def with_preferences(self, show_in_header: bool, hide_zero_balances: bool, discreet: bool = False) -> dict:
-        """The /api/balance document for an account with these switches."""
-        return self.derived(
-            ("document", show_in_header, hide_zero_balances, discreet),
-            lambda: {**self.shown(discreet), "show_in_header": show_in_header,
-                     "hide_zero_balances": hide_zero_balances, "discreet": discreet},
-        )
+    def with_preferences(self, preferences: WalletPreferences) -> dict:
+        """The /api/balance document for an account with these choices: its rows in the chosen
+        order, each saying whether the switches hide it, and without amounts in discreet mode."""
+        def make() -> dict:
+            # Ordered and flagged on the exact figures, before discreet mode takes the amounts out.
+            arranged = arrange_balances(self.document, order=preferences.balance_order,
+                                        hide_zero=preferences.hide_zero_balances, hide_small=preferences.hide_small_balances,
+                                        small_jpy=preferences.small_balance_jpy)
+            return {**(conceal_amounts(arranged) if preferences.discreet else arranged),
+                    "show_in_header": preferences.show_in_header, "hide_zero_balances": preferences.hide_zero_balances,
+                    "discreet": preferences.discreet, "balance_order": preferences.balance_order,
+                    "hide_small_balances": preferences.hide_small_balances,
+                    "small_balance_jpy": preferences.small_balance_jpy}
+
+        return self.derived(("document", preferences), make)
 
     @staticmethod
-    def json_key(show_in_header: bool, hide_zero_balances: bool, discreet: bool = False) -> tuple:
-        return ("json", show_in_header, hide_zero_balances, discreet)
+    def json_key(preferences: WalletPreferences) -> tuple:
+        return ("json", preferences)
 
-    def json(self, show_in_header: bool, hide_zero_balances: bool, dumps: Callable[[dict], str], discreet: bool = False) -> str:
-        return self.derived(
-            self.json_key(show_in_header, hide_zero_balances, discreet),
-            lambda: dumps(self.with_preferences(show_in_header, hide_zero_balances, discreet)),
-        )
+    def json(self, preferences: WalletPreferences, dumps: Callable[[dict], str]) -> str:
+        return self.derived(self.json_key(preferences), lambda: dumps(self.with_preferences(preferences)))
+
+
+class WalletPreferences(NamedTuple):
+    """An account's choices that change what the wallet shows (saved on the account)."""
+
+    show_in_header: bool = True
+    hide_zero_balances: bool = False
+    discreet: bool = False
+    balance_order: str = "value"
+    hide_small_balances: bool = False
+    small_balance_jpy: int = 1000
+
+    @classmethod
+    def of(cls, account) -> WalletPreferences:
+        return cls(account.show_net_assets_in_header, account.hide_zero_balances, account.discreet,
+                   account.balance_order, account.hide_small_balances, account.small_balance_jpy)
 
 
 @cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())

@@ -66,7 +66,7 @@ def app_identity() -> object:
 
 def page_key(
     template: str, *, locale: str, prompt: str | None, show_in_header: bool,
-    hide_zero_balances: bool, discreet: bool = False, charts: tuple = (),
+    hide_zero_balances: bool, discreet: bool = False, view: tuple = (), charts: tuple = (),
 ) -> tuple | None:
     """Everything the page is made from besides its figures, or None when it must be rendered afresh."""
     # A query string (any number of variants) or a flashed message (once only): render afresh.
@@ -74,7 +74,7 @@ def page_key(
         return None
     return (
         "page", template, app_identity(), request.script_root, request.path, request.endpoint,
-        locale, prompt, show_in_header, hide_zero_balances, discreet, current_app.config["REFRESH_SECONDS"], charts,
+        locale, prompt, show_in_header, hide_zero_balances, discreet, view, current_app.config["REFRESH_SECONDS"], charts,
     )
 
 
@@ -87,7 +87,7 @@ def _shape_scope(key: tuple) -> tuple:
 
 
 # The wallet templates' inputs kept whole in the shape: what they compare, test or loop over.
-KEPT = frozenset({"currency", "missing_rates", "range", "ranges", "widest_figure"})
+KEPT = frozenset({"currency", "missing_rates", "range", "ranges", "widest_figure", "balance_order"})
 # Shapes per process: each about as large as a page (30–60 kB).
 _SHAPES = Shapes(size=256)
 

@@ -72,6 +72,8 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
                 "missing_rate": row.missing_rate,
                 "stale": row.stale,
                 "zero": not row.has_balance,
+                # "XRP" is named by its code: the page then says it once, not "XRP XRP".
+                "name_is_code": str(name_of(row.currency)).casefold() == row.currency.casefold(),
                 "formatted": {
                     "code": row.currency.upper(),
                     "name": name_of(row.currency),
@@ -96,6 +98,31 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
         "locale": locale,
         "balances": rows,
     }
+
+
+BALANCE_ORDERS = ("value", "name")
+
+
+def arrange_balances(document: dict, *, order: str, hide_zero: bool, hide_small: bool, small_jpy: int) -> dict:
+    """The document with its rows in the account's order and each row saying whether it is
+    `small` (worth less than small_jpy yen) and `hidden` (by "Hide zero balances" or "Hide small
+    balances"): a copy, since the document is shared between requests.
+
+    By value: the largest yen value first, currencies without a rate after every valued one;
+    equal values keep the exchange's display order (the sort is stable). By name: the name in
+    the page's language, then the code."""
+    rows = document["balances"]
+    if order == "name":
+        ordered = sorted(rows, key=lambda row: (row["formatted"]["name"].casefold(), row["currency"]))
+    elif order == "value":
+        ordered = sorted(rows, key=lambda row: (row["total_jpy"] is None, -Decimal(row["total_jpy"] or 0)))
+    else:
+        raise ValueError(f"unknown balance order: {order!r}")
+    arranged = []
+    for row in ordered:
+        small = row["total_jpy"] is not None and Decimal(row["total_jpy"]) < small_jpy
+        arranged.append({**row, "small": small, "hidden": (hide_zero and row["zero"]) or (hide_small and small)})
+    return {**document, "balances": arranged}
 
 
 HIDDEN = "•••"

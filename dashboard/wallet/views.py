@@ -16,8 +16,9 @@ from dashboard.language.i18n import display_zone, is_signed_in, prompt_language,
 from dashboard.wallet import unchanged_refresh
 from dashboard.wallet.charts import chart_changes_at, chart_key, wallet_charts
 from dashboard.wallet.forms import SwitchForm
-from dashboard.wallet.holdings import WalletFigures, figures_of, wallet_rows
+from dashboard.wallet.holdings import WalletFigures, WalletPreferences, figures_of, wallet_rows
 from dashboard.wallet.page_memo import app_identity, page_key, wallet_page_shell, with_csrf_token
+from dashboard.wallet.presentation import BALANCE_ORDERS
 
 bp = Blueprint("wallet", __name__)
 
@@ -38,23 +39,31 @@ def current_figures() -> WalletFigures:
 
 def current_balance() -> dict:
     """The /api/balance document, as the templates read it."""
-    user = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap)
-    return current_figures().with_preferences(user.show_net_assets_in_header, user.hide_zero_balances, user.discreet)
+    return current_figures().with_preferences(_preferences())
 
 
-def balance_rows(compact: bool = False) -> Markup:
-    """The wallet table's rows (the full table's, or the header panel's compact list): the same
-    for every request with the same figures and switches, so rendered once per memoised document
-    (per app and mount point, which the icons' URLs name). In discreet mode they hold no amount."""
-    figures = current_figures()
-    hide_zero, discreet = current_user.hide_zero_balances, current_user.discreet
-    key = ("balance_rows", compact, hide_zero, discreet, app_identity(), request.script_root)
-    return figures.derived(key, lambda: _rows_html(figures.shown(discreet)["balances"], hide_zero, compact))
+def balance_rows(compact: bool = False, phone: bool = False) -> Markup:
+    """The wallet table's rows (the full table's, or the header panel's five largest holdings):
+    the same for every request with the same figures and choices, so rendered once per memoised
+    document (per app and mount point, which the icons' URLs name). In discreet mode they hold no
+    amount. `phone`: the list of one compact row per currency shown below 64rem instead."""
+    figures, preferences = current_figures(), _preferences()
+    if compact:
+        # The largest by value whatever the wallet's order: the panel is a glance, not the list.
+        preferences = preferences._replace(balance_order="value")
+    key = ("balance_rows", compact, phone, preferences, app_identity(), request.script_root)
+    return figures.derived(key, lambda: _rows_html(figures.with_preferences(preferences)["balances"], compact, phone))
 
 
-def _rows_html(rows: list[dict], hide_zero: bool, compact: bool) -> Markup:
-    template = "wallet/_compact_rows.html" if compact else "wallet/_balance_rows.html"
-    return Markup(render_template(template, rows=rows, hide_zero=hide_zero))
+# The header panel lists the largest holdings only; the wallet page has them all.
+PANEL_HOLDINGS = 5
+
+
+def _rows_html(rows: list[dict], compact: bool, phone: bool = False) -> Markup:
+    if compact:
+        largest = [row for row in rows if not row["zero"] and not row["missing_rate"]][:PANEL_HOLDINGS]
+        return Markup(render_template("wallet/_compact_rows.html", rows=largest))
+    return Markup(render_template("wallet/_balance_list.html" if phone else "wallet/_balance_rows.html", rows=rows))
 
 
 def net_assets_long() -> bool:
@@ -81,29 +90,27 @@ def widest_figure() -> int:
     return figures.derived(("widest_figure", discreet), measure)
 
 
-def _preferences() -> tuple[bool, bool, bool]:
-    user = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap: one proxy lookup, not three)
-    return user.show_net_assets_in_header, user.hide_zero_balances, user.discreet
+def _preferences() -> WalletPreferences:
+    return WalletPreferences.of(current_user._get_current_object())  # noqa: SLF001 (Werkzeug's documented unwrap: one proxy lookup, not six)
 
 
 def current_balance_json() -> str:
-    show_in_header, hide_zero, discreet = _preferences()
-    return current_figures().json(show_in_header, hide_zero, _compact_json, discreet)
+    return current_figures().json(_preferences(), _compact_json)
 
 
 def current_balance_json_key() -> tuple:
     """Where the figures keep current_balance_json()'s answer."""
-    return WalletFigures.json_key(*_preferences())
+    return WalletFigures.json_key(_preferences())
 
 
 def current_balance_etag() -> str:
     """A strong validator of /api/balance's body: a digest of its exact bytes, so it changes
     with any figure, the language and the switches, and is made once per memoised document."""
-    show_in_header, hide_zero, discreet = _preferences()
+    preferences = _preferences()
     figures = current_figures()
     return figures.derived(
-        ("etag", show_in_header, hide_zero, discreet),
-        lambda: hashlib.sha256(figures.json(show_in_header, hide_zero, _compact_json, discreet).encode()).hexdigest()[:32],
+        ("etag", preferences),
+        lambda: hashlib.sha256(figures.json(preferences, _compact_json).encode()).hexdigest()[:32],
     )
 
 
@@ -143,7 +150,7 @@ def page_functions(values: dict) -> dict:
     balance = values["balance"]
     return {
         "balance": lambda: balance,
-        "balance_rows": lambda compact=False: _rows_html(balance["balances"], balance["hide_zero_balances"], compact),
+        "balance_rows": lambda compact=False, phone=False: _rows_html(balance["balances"], compact, phone),
         "widest_figure": lambda: values["widest_figure"],
         "net_assets_long": lambda: values["net_assets_long"],
         "wallet_charts": lambda: values["wallet_charts"],
@@ -174,6 +181,7 @@ def index():
         show_in_header=current_user.show_net_assets_in_header,
         hide_zero_balances=current_user.hide_zero_balances,
         discreet=current_user.discreet,
+        view=wallet_view(),
         charts=charts,
     )
     if key is None:
@@ -182,6 +190,11 @@ def index():
     shell = wallet_page_shell("wallet/index.html", figures, key, page_inputs, page_functions)
     unchanged_refresh.remember_page(figures, key, changes_at=chart_changes_at(charts) if charts else NO_CHARTS_CHANGE)
     return with_csrf_token(shell)
+
+
+def wallet_view() -> tuple:
+    """The account's order and small-balance choices, for the page's key."""
+    return (current_user.balance_order, current_user.hide_small_balances, current_user.small_balance_jpy)
 
 
 def _read_switch(field: str, refusal: str) -> bool:
@@ -205,7 +218,23 @@ SWITCHES = {
     "show_in_header": "show_net_assets_in_header",
     "hide_zero_balances": "hide_zero_balances",
     "discreet": "discreet",
+    "hide_small_balances": "hide_small_balances",
 }
+# The list's other choices, with what each accepts.
+MAX_SMALL_BALANCE_JPY = 1_000_000_000
+
+
+def small_balance_refusal() -> str:
+    return _("The threshold must be a whole number of yen from 0 to 1,000,000,000.")
+
+
+def read_small_balance_jpy(text: str) -> int | None:
+    """A threshold typed in the form ("1000", "1,000"), or None when it is not one."""
+    digits = text.strip().replace(",", "")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 10:
+        return None
+    value = int(digits)
+    return value if value <= MAX_SMALL_BALANCE_JPY else None
 
 
 def _save_switch(field: str, refusal: str, saved_on: str, saved_off: str):
@@ -228,6 +257,30 @@ def set_header_preference():
 def set_zero_balances_preference():
     return _save_switch("hide_zero_balances", _("Hide zero balances must be on or off."),
                         _("Saved: currencies with a zero balance are hidden."), _("Saved: every currency is shown."))
+
+
+@bp.route("/preferences/small-balances", methods=["POST"])
+@login_required
+def set_small_balances_preference():
+    return _save_switch("hide_small_balances", _("Hide small balances must be on or off."),
+                        _("Saved: currencies worth less than your threshold are hidden."), _("Saved: every currency is shown."))
+
+
+@bp.route("/preferences/balance-view", methods=["POST"])
+@login_required
+def set_balance_view():
+    """The list's order and the threshold of "Hide small balances" (no-JavaScript form)."""
+    if not SwitchForm().validate_on_submit():
+        abort(400, description=_("The form could not be read. Please try again."))
+    order = request.form.get("balance_order", "")
+    if order not in BALANCE_ORDERS:
+        abort(400, description=_("The order must be by value or by name."))
+    threshold = read_small_balance_jpy(request.form.get("small_balance_jpy", ""))
+    if threshold is None:
+        abort(400, description=small_balance_refusal())
+    save_settings(current_user.id, balance_order=order, small_balance_jpy=threshold)
+    flash(_("Saved."))
+    return redirect(_back())
 
 
 @bp.route("/preferences/discreet", methods=["POST"])

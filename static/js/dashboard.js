@@ -4,17 +4,37 @@
 const body = document.body;
 const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select, textarea, summary, [tabindex]:not([tabindex='-1'])";
+
+// Closes what a control opened on Escape and on a click outside both; focus returns to the
+// control unless the click put it on something else to use.
+function closeOnEscapeAndOutside(control, area, isOpen, close) {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && isOpen()) close({ returnFocus: true });
+  });
+  document.addEventListener("click", (event) => {
+    if (isOpen() && !area.contains(event.target) && !control.contains(event.target)) {
+      close({ returnFocus: !event.target.closest("a, button, input, select, textarea, summary") });
+    }
+  });
+}
+
 function setupMenu() {
   const toggle = document.getElementById("menu-toggle");
   const menu = document.getElementById("site-menu");
   if (!toggle || !menu) return;
   document.documentElement.classList.add("menu-collapsible");
   toggle.hidden = false;
-  toggle.addEventListener("click", () => {
-    const open = toggle.getAttribute("aria-expanded") !== "true";
+  const isOpen = () => toggle.getAttribute("aria-expanded") === "true";
+  const setOpen = (open, { returnFocus = false } = {}) => {
     toggle.setAttribute("aria-expanded", String(open));
     menu.classList.toggle("open", open);
-  });
+    if (!open && returnFocus) toggle.focus();
+  };
+  toggle.addEventListener("click", () => setOpen(!isOpen()));
+  // Only where the menu is collapsible (a phone): on a wide screen it is always shown.
+  closeOnEscapeAndOutside(toggle, menu, () => isOpen() && getComputedStyle(toggle).display !== "none",
+                          (options) => setOpen(false, options));
 }
 
 // The header's "Net Assets" link becomes the control of the compact wallet over the page:
@@ -31,9 +51,28 @@ function setupPanel() {
   const setOpen = (open, { returnFocus = false } = {}) => {
     panel.hidden = !open;
     control.setAttribute("aria-expanded", String(open));
-    if (open) panel.focus();
-    else if (returnFocus) control.focus();
+    // preventScroll: opening it never moves the page under the pointer.
+    if (open) panel.focus({ preventScroll: true });
+    else if (returnFocus) control.focus({ preventScroll: true });
   };
+  // While it is open, Tab and Shift+Tab go round the panel's own controls and never leave it.
+  panel.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const stops = [...panel.querySelectorAll(FOCUSABLE)].filter((element) => element.offsetParent !== null);
+    if (stops.length === 0) {
+      event.preventDefault();
+      return;
+    }
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    if (event.shiftKey && (document.activeElement === first || document.activeElement === panel)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
   control.addEventListener("click", (event) => {
     event.preventDefault();
     setOpen(!isOpen(), { returnFocus: true });
@@ -44,15 +83,7 @@ function setupPanel() {
       setOpen(!isOpen(), { returnFocus: true });
     }
   });
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && isOpen()) setOpen(false, { returnFocus: true });
-  });
-  document.addEventListener("click", (event) => {
-    if (isOpen() && !panel.contains(event.target) && !control.contains(event.target)) {
-      // Focus stays where the click put it when that is something else to use.
-      setOpen(false, { returnFocus: !event.target.closest("a, button, input, select, textarea") });
-    }
-  });
+  closeOnEscapeAndOutside(control, panel, isOpen, (options) => setOpen(false, options));
 }
 
 function renderHeader(balance) {
@@ -77,28 +108,43 @@ function setText(root, field, text) {
 
 const yen = (text) => (text === null ? "—" : `¥ ${text}`);
 
+// Each currency has a table row (from 64rem) and a compact row (below): both are kept up to date,
+// in the server's order, hidden as the server says (the switches and the threshold are its).
 function renderRows(root, balance) {
   for (const row of balance.balances) {
-    const tr = root.querySelector(`tr[data-currency="${CSS.escape(row.currency)}"]`);
-    if (!tr) continue;
-    const f = row.formatted;
-    for (const column of ["available", "in_use", "total"]) {
-      setText(tr, column, f[column]);
-      setText(tr, `${column}_jpy`, yen(f[`${column}_jpy`]));
+    for (const item of root.querySelectorAll(`[data-currency="${CSS.escape(row.currency)}"]`)) {
+      const f = row.formatted;
+      for (const column of ["available", "in_use", "total"]) {
+        setText(item, column, f[column]);
+        setText(item, `${column}_jpy`, yen(f[`${column}_jpy`]));
+      }
+      setText(item, "rate_jpy", yen(f.rate_jpy));
+      setText(item, "share_percent", f.share_percent === null ? "—" : `${f.share_percent}%`);
+      const rate = item.querySelector("[data-rate]");
+      if (rate) rate.hidden = f.rate_jpy === null;
+      const missing = item.querySelector('[data-mark="missing"]');
+      if (missing) missing.hidden = f.rate_jpy !== null;
+      const stale = item.querySelector('[data-mark="stale"]');
+      if (stale) stale.hidden = !row.stale;
+      item.toggleAttribute("data-zero", row.zero);
+      item.hidden = row.hidden;
     }
-    setText(tr, "rate_jpy", yen(f.rate_jpy));
-    setText(tr, "share_percent", f.share_percent === null ? "—" : `${f.share_percent}%`);
-    const rate = tr.querySelector("[data-rate]");
-    if (rate) rate.hidden = f.rate_jpy === null;
-    const missing = tr.querySelector('[data-mark="missing"]');
-    if (missing) missing.hidden = f.rate_jpy !== null;
-    const stale = tr.querySelector('[data-mark="stale"]');
-    if (stale) stale.hidden = !row.stale;
-    tr.toggleAttribute("data-zero", row.zero);
-    tr.hidden = balance.hide_zero_balances && row.zero;
   }
+  for (const list of root.querySelectorAll(".balance-list, .balances:not(.compact) tbody")) {
+    const wanted = balance.balances.map((row) => row.currency);
+    const shown = [...list.children].map((item) => item.dataset.currency);
+    if (wanted.join() === shown.join()) continue;
+    for (const code of wanted) {
+      const item = list.querySelector(`:scope > [data-currency="${CSS.escape(code)}"]`);
+      if (item) list.append(item);
+    }
+  }
+  const everyHidden = balance.balances.every((row) => row.hidden);
+  const allZero = everyHidden && balance.hide_zero_balances && balance.balances.every((row) => row.zero);
   const allHidden = root.querySelector('[data-notice="all-hidden"]');
-  if (allHidden) allHidden.hidden = !(balance.hide_zero_balances && balance.balances.every((row) => row.zero));
+  if (allHidden) allHidden.hidden = !allZero;
+  const allSmall = root.querySelector('[data-notice="all-small"]');
+  if (allSmall) allSmall.hidden = !(everyHidden && !allZero);
 }
 
 function renderFigures(balance) {
@@ -150,6 +196,20 @@ async function refresh() {
   }
 }
 
+async function savePreferences(changes) {
+  const response = await fetch(body.dataset.preferencesUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, Accept: "application/json" },
+    body: JSON.stringify(changes),
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  // The server's document changed with the choice (which rows it hides, their order): fetch it whole.
+  lastEtag = null;
+  lastBalance = null;
+  await refresh();
+}
+
 function setupSwitches() {
   for (const form of document.querySelectorAll("form.switch-form[data-preference]")) {
     const box = form.querySelector('input[role="switch"]');
@@ -160,24 +220,13 @@ function setupSwitches() {
       const wanted = box.checked;
       const status = document.getElementById("refresh-status");
       try {
-        const response = await fetch(body.dataset.preferencesUrl, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, Accept: "application/json" },
-          body: JSON.stringify({ [name]: wanted }),
-        });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        // Hiding or showing amounts changes what the server put in the page itself: load it again.
         if (name === "discreet") {
+          await savePreferences({ [name]: wanted });
+          // Hiding or showing amounts changes what the server put in the page itself: load it again.
           window.location.reload();
           return;
         }
-        if (lastBalance === null) await refresh();
-        if (lastBalance !== null) {
-          lastBalance[name] = wanted;
-          lastEtag = null;  // the server's document changed with the switch
-          renderFigures(lastBalance);
-        }
+        await savePreferences({ [name]: wanted });
         if (status) showStatus(status.dataset.saved, false);
       } catch (error) {
         box.checked = !wanted;
@@ -185,6 +234,46 @@ function setupSwitches() {
       }
     });
   }
+}
+
+// The list's order and threshold: the order is saved as it changes, the threshold when the form
+// is sent (Enter) or the field is left; the form still posts without the script.
+function setupViewForm() {
+  const form = document.querySelector("form[data-view-form]");
+  if (!form) return;
+  form.classList.add("enhanced");
+  const order = form.querySelector('[data-view-field="balance_order"]');
+  const threshold = form.querySelector('[data-view-field="small_balance_jpy"]');
+  const status = document.getElementById("refresh-status");
+  let saved = threshold.value;
+  const save = async (changes) => {
+    try {
+      await savePreferences(changes);
+      if (status) showStatus(status.dataset.saved, false);
+      return true;
+    } catch (error) {
+      if (status) showStatus(status.dataset.failedSave, true);
+      return false;
+    }
+  };
+  order.addEventListener("change", () => save({ balance_order: order.value }));
+  const saveThreshold = async () => {
+    const digits = threshold.value.replaceAll(",", "").trim();
+    if (digits === saved) return;
+    if (!/^[0-9]{1,10}$/.test(digits)) {
+      form.requestSubmit();  // the server explains what it accepts
+      return;
+    }
+    if (await save({ small_balance_jpy: Number(digits) })) saved = digits;
+  };
+  threshold.addEventListener("change", saveThreshold);
+  form.addEventListener("submit", (event) => {
+    const digits = threshold.value.replaceAll(",", "").trim();
+    if (/^[0-9]{1,10}$/.test(digits) && Number(digits) <= 1e9) {
+      event.preventDefault();
+      saveThreshold();
+    }
+  });
 }
 
 function setupRefresh() {
@@ -200,7 +289,36 @@ function setupRefresh() {
   window.addEventListener("focus", refresh);
 }
 
+// A "Copy" button beside text to copy (the authenticator's key, recovery codes): shown only where
+// the clipboard can be written, and it says so in its status once done.
+function setupCopy() {
+  if (!navigator.clipboard) return;
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const status = button.parentElement.querySelector(".copy-status");
+      try {
+        await navigator.clipboard.writeText(button.dataset.copy);
+        if (status) status.textContent = button.dataset.copied;
+      } catch (error) {
+        if (status) status.textContent = "";
+      }
+    });
+  }
+}
+
+// "Print" where the script runs (without it, the browser's own menu prints the page).
+function setupPrint() {
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  }
+}
+
 setupMenu();
 setupPanel();
+setupCopy();
+setupPrint();
 setupSwitches();
+setupViewForm();
 setupRefresh();

@@ -62,7 +62,11 @@ function setup(section) {
   // A change that needs the password again names the page that asks for it.
   const refused = (data) => data.redirect ? window.location.assign(data.redirect) : show(data.error ?? section.dataset.error);
   section.hidden = false;
-  section.closest("form")?.addEventListener("submit", (event) => event.preventDefault());
+  // Adding one: its name field sits in a form the script sends itself. Signing in: the section
+  // sits inside the password form's card, whose own submit must still work.
+  if (section.dataset.passkey === "register") {
+    section.closest("form")?.addEventListener("submit", (event) => event.preventDefault());
+  }
   button.addEventListener("click", async () => {
     error.hidden = true;
     button.disabled = true;

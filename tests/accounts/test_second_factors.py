@@ -27,7 +27,7 @@ def turn_on_authenticator(client, clock) -> tuple[str, list[str]]:
     assert client.post("/security/authenticator/start").status_code == 302
     page = client.get("/security").get_data(as_text=True)
     assert "<svg" in page
-    secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', page).group(1)
+    secret = re.search(r'class="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     shown = client.post("/security/authenticator/enable", data={"code": pyotp.TOTP(secret).at(clock["now"])})
     assert shown.status_code == 200
     codes = re.findall(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>", shown.get_data(as_text=True))
@@ -43,7 +43,7 @@ def password_step(client, password="demopass"):
 def test_turning_on_needs_a_valid_code_and_stores_the_secret_encrypted(app, signed_in, clock):
     signed_in.post("/security/authenticator/start")
     page = signed_in.get("/security").get_data(as_text=True)
-    secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', page).group(1)
+    secret = re.search(r'class="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     wrong = signed_in.post("/security/authenticator/enable", data={"code": "000000" if pyotp.TOTP(secret).at(clock["now"]) != "000000" else "111111"})
     assert wrong.status_code == 400
     for bad in ("", "12345", "abcdef", "1" * 100, "12\x00456"):
@@ -216,3 +216,24 @@ def test_spent_challenges_are_kept_only_until_they_would_have_expired(app):
         kept = db.session.execute(select(SpentChallenge)).scalars().all()
         assert [row.digest for row in kept] == [hashlib.sha256(challenge.encode()).hexdigest()]
         assert kept[0].expires_at > utcnow() + timedelta(seconds=passkeys.CHALLENGE_SECONDS - 5)
+
+
+def test_the_set_up_qr_scales_to_its_box_and_the_key_is_shown_in_groups_of_four(signed_in):
+    signed_in.post("/security/authenticator/start")
+    page = signed_in.get("/security").get_data(as_text=True)
+    svg = re.search(r"<svg[^>]*>", page).group(0)
+    # A viewBox and no fixed size: the stylesheet sizes it, so it is never cropped.
+    assert "viewBox=" in svg and "width=" not in svg and "height=" not in svg
+    shown = re.search(r'class="totp-secret">([A-Z2-7 ]+)<', page).group(1)
+    groups = shown.split(" ")
+    assert all(len(group) == 4 for group in groups[:-1]) and 1 <= len(groups[-1]) <= 4
+    # The copy control copies the key itself, without the spaces.
+    assert f'data-copy="{shown.replace(" ", "")}"' in page
+
+
+def test_grouped_key_keeps_every_character_in_order():
+    from dashboard.accounts.authenticator import grouped_key
+
+    assert grouped_key("ABCDEFGHIJ") == "ABCD EFGH IJ"
+    assert grouped_key("ABCD") == "ABCD"
+    assert grouped_key("") == ""

@@ -39,16 +39,23 @@ def texts(html: str, css_class: str) -> list[str]:
 
 
 @pytest.mark.parametrize("language, reason, available, when", [
-    ("en", "NEM compensation: ¥88.549 × 10,000 XEM", ["+885,490", "-10,000.000000", "+10,000.000000", "+500"], "Jan 20, 2018"),
-    ("ja", "NEM 補償：88.549 円 × 10,000 XEM", ["+885,490", "-10,000.000000", "+10,000.000000", "+500"], "2018/01/20 10:00:00（日本標準時）"),
+    ("en", "NEM compensation: ¥88.549 × 10,000 XEM", ["+885,490 JPY", "−10,000.000000 XEM", "+10,000.000000 XEM", "+500 JPY"],
+     "Jan 20, 2018"),
+    ("ja", "NEM 補償：88.549 円 × 10,000 XEM", ["+885,490 JPY", "−10,000.000000 XEM", "+10,000.000000 XEM", "+500 JPY"],
+     "2018/01/20 10:00:00<"),
 ])
 def test_the_compensation_shows_on_the_holders_activity_in_both_languages(app, client, compensated, language, reason, available, when):
     client.set_cookie("lang", language)
     sign_in(client, "holder@example.com", "holderpass")
     html = client.get("/activity").get_data(as_text=True)
     assert texts(html, "activity-reason")[:2] == [reason, reason]
-    assert [figure for figure in re.findall(r"<dt>[^<]+</dt><dd>([^<]+)</dd>", html)][::2] == available
+    # A movement with its unit and a minus sign, never a negative balance.
+    assert [figure for figure in re.findall(r'<dt>[^<]+</dt><dd><span class="nowrap">([^<]+)</span>', html)][::2] == available
     assert when in html
+    # The zone is named once, in the lead, not on every entry.
+    zone = "日本標準時" if language == "ja" else "Japan Standard Time"
+    main = html.split('<main id="main"')[1].split("</main>")[0]  # the header's panel has its own "Rates as of"
+    assert main.count(zone) == 1
     assert 'aria-current="page"' in html and "/activity" in html  # in the menu, marked as here
 
 
@@ -88,7 +95,7 @@ def test_an_operators_own_words_are_shown_as_written_and_escaped(app, client, de
     sign_in(client)
     html = client.get("/activity").get_data(as_text=True)
     assert "&lt;b&gt;Airdrop&lt;/b&gt; 補填" in html and "<b>Airdrop" not in html
-    assert texts(html, "activity-reason")[1:] == ["デモ用の取引"] * 12
+    assert texts(html, "activity-reason")[1:] == ["当初の資産"] * 12
     assert client.get("/api/activity").get_json()["entries"][0]["reason"] == "<b>Airdrop</b> 補填"
 
 
@@ -106,7 +113,7 @@ def test_pages_newest_first_with_links_both_ways(app, client, demo):
     second = client.get("/activity?page=2").get_data(as_text=True)
     assert texts(second, "activity-reason")[0] == "step 10" and 'rel="prev" href="/activity"' in second
     third = client.get("/api/activity?page=3").get_json()
-    assert [entry["reason"] for entry in third["entries"]] == ["Demo activity", "Demo activity"]
+    assert [entry["reason"] for entry in third["entries"]] == ["Opening balance", "Opening balance"]
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "", "٣", "１", "99999999", "1e3", " 1", "0x1"])
@@ -177,11 +184,11 @@ def test_the_demo_years_steps_are_coded_and_said_in_each_language(app, client):
                for entry in client.get(f"/api/activity?page={page}").get_json()["entries"]]
     story = [entry for entry in entries if entry["reason_code"] == "demo_activity"]
     assert {entry["reason"] for entry in story} == {
-        "Demo: deposit", "Demo: trade", "Demo: withdrawal in progress", "Demo: withdrawal", "Demo: orders placed"}
+        "Deposit", "Trade", "Withdrawal in progress", "Withdrawal", "Orders placed"}
     client.post("/language/", data={"lang": "ja"})
     japanese = {entry["reason"] for entry in client.get(f"/api/activity?page={pages}").get_json()["entries"]
                 if entry["reason_code"] == "demo_activity"}
-    assert japanese and japanese <= {"デモ：入金", "デモ：取引", "デモ：出金手続き中", "デモ：出金", "デモ：注文"}
+    assert japanese and japanese <= {"入金", "取引", "出金処理中", "出金", "注文"}
 
 
 def test_a_demo_step_is_one_of_the_known_kinds():
@@ -190,3 +197,26 @@ def test_a_demo_step_is_one_of_the_known_kinds():
     assert demo_activity("trade").params == {"kind": "trade"}
     with pytest.raises(ValueError):
         demo_activity("gift")
+
+
+def test_a_movement_shows_its_yen_value_at_its_time(app, client, demo):
+    """The demo's year has rates for each entry's time: a crypto-asset's movement says what it was
+    worth then, written as the wallet writes yen."""
+    client.set_cookie("lang", "en")
+    sign_in(client)
+    html = client.get("/activity").get_data(as_text=True)
+    values = re.findall(r'<span class="movement-jpy nowrap">\(([^)]+)\)</span>', html)
+    assert values and all(re.fullmatch(r"[+\u2212]¥ [0-9,]+(\.[0-9]+)?", value) for value in values)
+    assert "Demo:" not in html
+
+
+def test_movement_and_its_yen_value():
+    from dashboard.activity.presentation import movement, movement_jpy
+
+    assert movement(Decimal("-500"), 6, "en", "XRP") == "\u2212500.000000 XRP"
+    assert movement(Decimal("885490"), 0, "ja", "JPY") == "+885,490 JPY"
+    assert movement(Decimal("0"), 2, "en", "BTC") == "0.00 BTC"
+    assert movement_jpy(Decimal("-500"), Decimal("60.5"), "en") == "\u2212¥ 30,250"
+    assert movement_jpy(Decimal("0.5"), Decimal("3"), "en") == "+¥ 1.5"
+    assert movement_jpy(Decimal("1"), None, "en") is None
+    assert movement_jpy(Decimal("0"), Decimal("3"), "en") is None

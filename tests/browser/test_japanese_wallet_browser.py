@@ -18,7 +18,7 @@ def sign_in_in_japanese(page, live_server):
     page.goto(f"{live_server}/login")
     page.get_by_label("メールアドレス").fill("demo@example.com")
     page.get_by_label("パスワード").fill("demopass")
-    page.locator("form.login-form").get_by_role("button", name="ログイン").click()
+    page.locator("form.login-form").get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_url(f"{live_server}/")
 
 
@@ -34,9 +34,11 @@ def test_the_japanese_wallet_shows_the_exchanges_labels(live_server, demo, new_p
     if viewport["width"] >= 1024:  # the table; a phone shows a card per currency with the same words
         expect(widget.get_by_role("columnheader", name="残高")).to_be_visible()
         expect(widget.get_by_role("columnheader", name="利用中")).to_be_visible()
-    else:
-        expect(widget.locator(".cell-label", has_text="残高").first).to_be_visible()
-        expect(widget.locator(".cell-label", has_text="利用中").first).to_be_visible()
+    else:  # a compact row per currency, opening to the same words
+        widget.locator('.balance-list > li[data-currency="xem"] summary').click()
+        row = widget.locator('.balance-list > li[data-currency="xem"]')
+        expect(row.locator("dt", has_text="残高")).to_be_visible()
+        expect(row.locator("dt", has_text="利用中")).to_be_visible()
     switch = widget.get_by_role("switch", name="ヘッダーに表示")
     expect(switch).to_be_visible()
     expect(switch).to_be_checked()

@@ -4,6 +4,7 @@ the switcher, sign-in and sign-out, with and without JavaScript."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import screenshot
 
@@ -209,25 +210,53 @@ def test_follow_shows_the_browsers_language_without_a_prompt(live_server, demo, 
     assert looks(page) == (expected, None)
 
 
-def test_the_prompt_sits_above_the_bar_and_is_first_on_the_keyboard(live_server, demo, new_page):
+def test_the_prompt_sits_at_the_foot_below_the_content(live_server, demo, new_page):
+    """As on the reference page: after the content, covering nothing; its answers still work."""
     page = new_page(locale="en-US")
     sign_in(page, live_server)
     assert looks(page) == ("ja", "Show in English?")
     ja_figure = page.locator('[data-field="net_assets"]').inner_text()
     screenshot(page, "wallet-ja-with-prompt")
     prompt_box = page.locator(PROMPT).bounding_box()
-    for target in (".site-header", "#show-in-header"):
-        box = page.locator(target).bounding_box()
-        assert prompt_box["y"] + prompt_box["height"] <= box["y"], target
-    # The first Tab stops are the skip link and the prompt's first button.
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "Yes"
+    main = page.locator("main").bounding_box()
+    assert prompt_box["y"] >= main["y"] + main["height"]
+    assert page.locator(".site-footer").bounding_box()["y"] >= prompt_box["y"] + prompt_box["height"]
+    page.locator(PROMPT).get_by_role("button", name="Yes", exact=True).focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert looks(page) == ("en", None)
     assert page.locator('[data-field="net_assets"]').inner_text() == ja_figure
     screenshot(page, "wallet-en")
+
+
+def test_the_most_recent_choice_wins_at_sign_in(app, live_server, demo, new_page):
+    """An English browser answers "Yes" on the sign-in page, then signs in to an account that
+    once saved Japanese: English, the choice made seconds ago."""
+    from dashboard.extensions import db
+    from dashboard.models import Account
+
+    with app.app_context():
+        db.session.query(Account).update({"preferred_language": "ja"})
+        db.session.commit()
+    page = new_page(locale="en-US")
+    page.goto(f"{live_server}/login")
+    with page.expect_navigation():
+        page.locator(PROMPT).get_by_role("button", name="Yes", exact=True).click()
+    sign_in(page, live_server)
+    assert looks(page)[0] == "en"
+    with app.app_context():
+        assert db.session.query(Account.preferred_language).scalar() == "en"
+
+
+@pytest.mark.parametrize("lang, label", [("en", "Crypto-asset exchange service provider registration:"),
+                                         ("ja", "暗号資産交換業者登録番号：")])
+def test_the_footer_names_the_operators_registration(live_server, new_page, lang, label):
+    page = new_page(locale="en-US" if lang == "en" else "ja-JP")
+    page.context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
+    page.goto(f"{live_server}/login")
+    footer = page.locator(".site-footer")
+    expect(footer).to_contain_text(label)
+    expect(footer).to_contain_text("関東財務局長 第00000号")
 
 
 def test_switcher_on_every_page(live_server, demo, new_page):

@@ -32,8 +32,9 @@ def test_the_panel_opens_over_the_page_and_closes_three_ways(live_server, demo, 
     control.click()                                   # opens, over the page: the page is still there
     expect(panel).to_be_visible()
     assert control.get_attribute("aria-expanded") == "true" and heading.is_visible()
-    assert panel.get_by_role("switch", name="Show in header").is_visible()
-    assert panel.locator("tbody tr[data-currency]").count() == 14
+    # Compact: a title, net assets, the five largest holdings and a link to the wallet.
+    assert panel.get_by_role("heading", name="Wallet").is_visible()
+    assert panel.locator("tbody tr[data-currency]").count() == 5
     screenshot(page, "panel-open")
     page.keyboard.press("Escape")                     # Escape closes, focus back on the control
     expect(panel).to_be_hidden()
@@ -60,6 +61,7 @@ def test_without_javascript_the_control_is_a_link_to_the_wallet(live_server, dem
         page.locator("#wallet-control").click()
     assert page.url == f"{live_server}/"
     assert page.locator(".wallet-widget .balances tbody tr").count() == 14
+    assert page.locator(".wallet-widget .balance-list > li").count() == 14
 
 
 def test_hide_zero_balances_at_once_and_kept(live_server, demo, new_page):

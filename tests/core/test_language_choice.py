@@ -396,3 +396,32 @@ def test_a_moment_names_its_zone_in_each_languages_parentheses():
     moment = datetime(2018, 1, 26, 14, 59, 59, tzinfo=UTC)
     assert format_moment(moment, "ja", "Asia/Tokyo") == "2018/01/26 23:59:59（日本標準時）"
     assert format_moment(moment, "en", "Asia/Tokyo").endswith("PM (Japan Standard Time)")
+
+
+# --- at sign-in: the most recent explicit choice wins ----------------------------------------
+
+@pytest.mark.parametrize(
+    "browser, chosen_just_now, account, save_on_account, write_in_browser",
+    [
+        # A "Yes" or switcher choice made just before signing in replaces the account's.
+        ("en", True, "ja", "en", None),
+        ("ja", True, "en", "ja", None),
+        ("en", True, None, "en", None),
+        ("en", True, "en", None, None),          # the same: nothing to write
+        # An old cookie only fills an account without a language ...
+        ("en", False, None, "en", None),
+        # ... and otherwise the account's is written into the browser.
+        ("en", False, "ja", None, "ja"),
+        (None, False, "ja", None, "ja"),
+        (None, True, "ja", None, "ja"),         # the marker without a language: nothing was chosen
+        ("xx", True, "ja", None, "ja"),         # nor with a bad one
+        ("en", False, "en", None, None),
+        (None, False, None, None, None),
+        ("en", True, "zz", "en", None),         # a bad saved language is no language
+    ],
+)
+def test_language_at_sign_in(browser, chosen_just_now, account, save_on_account, write_in_browser):
+    from dashboard.core.language_choice import SignInLanguage, language_at_sign_in
+
+    assert language_at_sign_in(browser=browser, chosen_just_now=chosen_just_now, account=account) == SignInLanguage(
+        save_on_account, write_in_browser)

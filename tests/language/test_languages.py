@@ -331,6 +331,30 @@ def test_the_accounts_saved_language_wins_and_stays_in_the_browser(app, client, 
     assert page(client, headers=JA_BROWSER) == ("en", None)  # signing out changes nothing on screen
 
 
+def test_a_choice_made_just_before_sign_in_replaces_the_accounts(app, client, demo):
+    """An English browser answers "Yes", then signs in to an account that once saved Japanese:
+    the choice made seconds ago wins, and is saved on the account."""
+    set_account(app, preferred_language="ja")
+    answer(client, "yes")
+    response = sign_in(client)
+    assert account_settings(app)[0] == "en"
+    assert set_cookie_header(response, "lang") is None  # the browser's own choice stays
+    assert set_cookie_header(response, "lang_chosen").startswith("lang_chosen=;")  # used once
+    assert page(client, "/") == ("en", None)
+    # The switcher too.
+    client.post("/logout")
+    client.post("/language/", data={"lang": "ja", "next": "/"})
+    sign_in(client)
+    assert account_settings(app)[0] == "ja" and page(client, "/")[0] == "ja"
+
+
+def test_an_old_cookie_does_not_replace_the_accounts_language(app, client, demo):
+    set_account(app, preferred_language="ja")
+    client.set_cookie("lang", "en")  # left from an earlier visit: no choice made in this session
+    response = sign_in(client)
+    assert account_settings(app)[0] == "ja" and set_cookie_header(response, "lang").startswith("lang=ja;")
+
+
 def test_sign_in_without_choices_writes_nothing(app, client, demo):
     response = sign_in(client)
     assert set_cookie_header(response, "lang") is None and set_cookie_header(response, "lang_prompt") is None

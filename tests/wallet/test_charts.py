@@ -21,7 +21,7 @@ def test_both_charts_are_in_the_html(app, story_client):
     page = story_client.get("/").get_data(as_text=True)
     assert re.search(r'<svg class="allocation-bar"[^>]*role="img"[^>]*aria-labelledby="allocation-svg-title"', page)
     assert re.search(r'<svg class="history-line"[^>]*role="img"[^>]*aria-labelledby="history-svg-title"', page)
-    assert '<title id="allocation-svg-title">Allocation: JPY 43.3 %' in page
+    assert '<title id="allocation-svg-title">Allocation: JPY 43.3%' in page
     assert re.search(r'<polyline class="line" points="(\d+\.\d\d,\d+\.\d\d ){300,}', page)  # a year, daily
     assert 'class="chart-table allocation-table"' in page and 'class="chart-table history-table"' in page
     assert " style=" not in page and "<script>" not in page  # the CSP forbids inline style and script

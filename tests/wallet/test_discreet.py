@@ -81,7 +81,7 @@ def test_amount_fields_are_null_and_formatted_hidden(app, discreet_client):
     assert {point["formatted"] for point in history["points"]} == {"•••"}
     assert history["points"][-1]["index"] is not None  # the shape stays
     page = discreet_client.get("/").get_data(as_text=True)
-    assert 'class="allocation-bar"' in page and "43.3 %" in page  # shares stay
+    assert 'class="allocation-bar"' in page and "43.3%" in page  # shares stay
     assert 'id="discreet" name="discreet" value="y" checked' in page
 
 

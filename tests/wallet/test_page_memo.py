@@ -12,7 +12,7 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from dashboard.language.i18n import prompt_language, select_locale
 from dashboard.wallet import page_memo
-from dashboard.wallet.views import current_figures, render_wallet_page
+from dashboard.wallet.views import current_figures, render_wallet_page, wallet_view
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def memo_render(template="wallet/index.html"):
     return render_wallet_page(
         template, current_figures(), locale=select_locale(), prompt=prompt_language(),
         show_in_header=current_user.show_net_assets_in_header, hide_zero_balances=current_user.hide_zero_balances,
+        view=wallet_view(),
     )
 
 
@@ -51,7 +52,7 @@ def test_each_browser_gets_its_own_working_token(app, demo):
     assert tokens[0] != tokens[1]
     for browser, token in zip(browsers, tokens, strict=True):
         page = browser.get("/").get_data(as_text=True)
-        assert page.count(csrf_token_in(page)) == 6  # meta, three switch forms, sign-out form, language form
+        assert page.count(csrf_token_in(page)) == 8  # meta, four switch forms, the list's view form, sign-out, language
         answer = browser.post("/preferences/header", data={"csrf_token": token, "show_in_header": "n", "next": "/"})
         assert answer.status_code == 302
     # Each browser's token is bound to its own session: swapped, they are refused.

@@ -22,7 +22,7 @@ from dashboard.models import Account, Balance, Rate
 from dashboard.wallet import page_memo, page_shapes
 from dashboard.wallet.charts import chart_key
 from dashboard.wallet.page_shapes import Hole, Shape, Shapes, UnshapedUse, shape_of, take_out_figures
-from dashboard.wallet.views import current_figures, render_wallet_page
+from dashboard.wallet.views import current_figures, render_wallet_page, wallet_view
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def fresh_and_served(app, client, accept_language="en") -> tuple[str, str]:
         served = render_wallet_page(
             "wallet/index.html", current_figures(), locale=select_locale(), prompt=prompt_language(),
             show_in_header=current_user.show_net_assets_in_header, hide_zero_balances=current_user.hide_zero_balances,
-            discreet=current_user.discreet, charts=chart_key(),
+            discreet=current_user.discreet, view=wallet_view(), charts=chart_key(),
         )
     return fresh, served
 
@@ -117,6 +117,12 @@ STATES = {
     "a rate out of date": lambda app: stale(app, "xem"),
     "every balance zero, hidden": lambda app: (everything_zero(app), set_account(app, hide_zero_balances=True)),
     "net assets in the billions": billions,
+    "ordered by name": lambda app: set_account(app, balance_order="name"),
+    "small balances hidden": lambda app: set_account(app, hide_small_balances=True),
+    "small balances hidden, threshold zero": lambda app: set_account(app, hide_small_balances=True, small_balance_jpy=0),
+    "every balance small, hidden": lambda app: set_account(app, hide_small_balances=True, small_balance_jpy=1_000_000_000),
+    "small and zero balances hidden, by name": lambda app: set_account(
+        app, hide_small_balances=True, hide_zero_balances=True, balance_order="name", small_balance_jpy=50_000),
 }
 
 
@@ -140,7 +146,8 @@ def test_wallets_of_the_same_shape_share_it_and_each_shows_its_own(app, client, 
     fresh, served = fresh_and_served(app, client)
     with app.app_context():
         balance = db.session.query(Balance).filter_by(currency_code="btc").one()
-        balance.available += 1
+        # A little more: no currency changes place in the order (a new order is a new shape).
+        balance.available += Decimal("0.0001")
         db.session.commit()
     drop_read_cache(app)
     fresh_other, served_other = fresh_and_served(app, client)

@@ -35,7 +35,11 @@ def test_api_balance_is_exact_and_adds_up(signed_in):
     assert Decimal(data["net_assets"]["jpy"]) == total
     assert data["net_assets"]["formatted"] == cut_decimal_zero(number(Decimal(data["net_assets"]["jpy"]), 1))
     codes = [row["currency"] for row in data["balances"]]
-    assert codes[:3] == ["jpy", "btc", "eth"] and len(codes) == 14
+    # The largest yen value first: XEM (30 % of the demo's net assets) second after yen.
+    assert codes[:3] == ["jpy", "xem", "btc"] and len(codes) == 14
+    values = [Decimal(row["total_jpy"]) for row in data["balances"]]
+    assert values == sorted(values, reverse=True)
+    assert data["balance_order"] == "value" and data["hide_small_balances"] is False and data["small_balance_jpy"] == 1000
     xem = next(row for row in data["balances"] if row["currency"] == "xem")
     assert xem["rate_jpy"] == "88.549" and xem["available_jpy"] == "885490"
 
@@ -86,9 +90,12 @@ def test_old_rates_are_marked_stale(app, signed_in):
 
 
 def header_of_another_page(client) -> str:
-    # On the wallet page itself the page shows the figure and the header leaves it out.
+    # The wallet page's header says the same as any other page's.
     html = client.get("/api-keys").get_data(as_text=True)
-    assert "Net Assets" not in header_html(client.get("/").get_data(as_text=True))
+    wallet_header = header_html(client.get("/").get_data(as_text=True))
+    assert 'id="header-net-assets"' in wallet_header and 'aria-current="page"' in wallet_header
+    assert re.search(r'id="header-net-assets".*?</span>', wallet_header, re.S).group(0) == re.search(
+        r'id="header-net-assets".*?</span>', header_html(html), re.S).group(0)
     return header_html(html)
 
 

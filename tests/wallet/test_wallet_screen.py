@@ -105,7 +105,9 @@ def test_hide_zero_balances_without_javascript(app, signed_in):
     assert "Saved: currencies with a zero balance are hidden." in html
     assert zero_rows_hidden(html) == ZERO_DEMO_CURRENCIES
     assert zero_rows_hidden(signed_in.get("/").get_data(as_text=True)) == ZERO_DEMO_CURRENCIES  # the memoised page too
-    assert zero_rows_hidden(signed_in.get("/api-keys").get_data(as_text=True)) == ZERO_DEMO_CURRENCIES  # the header's panel
+    # The header's panel lists the five largest holdings, never a zero one.
+    panel = signed_in.get("/api-keys").get_data(as_text=True).split('id="wallet-panel"')[1]
+    assert re.findall(r'<tr data-currency="([a-z]+)"', panel) == ["jpy", "xem", "btc", "xrp", "eth"]
     with app.app_context():
         assert db.session.execute(select(Account.hide_zero_balances)).scalar_one() is True
     signed_in.post("/preferences/zero-balances", data={"hide_zero_balances": "n", "next": "/"})
@@ -146,7 +148,8 @@ def test_every_zero_hidden_says_so(app, signed_in):
 def test_icons_are_the_vendored_logos_with_a_drawn_fallback(app, signed_in):
     html = signed_in.get("/").get_data(as_text=True)
     icons = re.findall(r'<img class="currency-icon" src="([^"]+)"', html)
-    assert icons[:2] == ["/static/icons/currencies/jpy.svg", "/static/icons/currencies/btc.svg"] and len(icons) == 14
+    # Each currency twice: its compact row (below 64rem) and its table row.
+    assert icons[:2] == ["/static/icons/currencies/jpy.svg", "/static/icons/currencies/xem.svg"] and len(icons) == 28
     for url in set(icons):
         response = signed_in.get(url)
         assert response.status_code == 200 and b"<svg" in response.data
@@ -176,9 +179,9 @@ def test_the_title_is_not_doubled(signed_in, lang, title):
 def test_net_assets_said_once_per_view(signed_in):
     wallet = signed_in.get("/").get_data(as_text=True)
     visible = re.sub(r'<[^>]+>', " ", wallet)
-    assert visible.count("Net Assets") == 1  # the wallet's heading; the header leaves the figure to the page
+    assert visible.count("Net Assets") == 2  # the header's figure (shown on every page) and the wallet's heading
     other = signed_in.get("/api-keys").get_data(as_text=True)
-    assert re.sub(r'<[^>]+>', " ", other).count("Net Assets") == 1  # the header's control; the panel is labelled by it
+    assert re.sub(r'<[^>]+>', " ", other).count("Net Assets") == 1  # the header's control; the panel is titled "Wallet"
 
 
 def test_in_use_is_explained_in_the_columns_words(signed_in):
