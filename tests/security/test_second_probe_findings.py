@@ -50,7 +50,7 @@ def owner(app, demo, clock):
     client = app.test_client()
     sign_in(client)
     assert client.post("/security/authenticator/start").status_code == 302
-    secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', client.get("/security").get_data(as_text=True)).group(1)
+    secret = re.search(r'class="totp-secret">([A-Z2-7 ]+)<', client.get("/security").get_data(as_text=True)).group(1).replace(" ", "")
     assert client.post("/security/authenticator/enable", data={"code": pyotp.TOTP(secret).at(clock["now"])}).status_code == 200
     clock["now"] += 30
     return client, secret
