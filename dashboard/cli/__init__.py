@@ -14,10 +14,11 @@ def register_commands(app) -> None:
     from dashboard.cli.fills import trades, transfers
     from dashboard.cli.keys import keys
     from dashboard.cli.rates import rates
+    from dashboard.cli.report import report
     from dashboard.cli.sessions import sessions
     from dashboard.cli.users import users
 
-    for command in (users, seed_demo, demo_ticker, rates, balances, keys, sessions, compensation, trades, transfers):
+    for command in (users, seed_demo, demo_ticker, rates, balances, keys, sessions, compensation, trades, transfers, report):
         _explain_database_errors(command)
         app.cli.add_command(command)
 

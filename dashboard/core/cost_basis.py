@@ -27,6 +27,7 @@ customer's own records must supply it). The NEM compensation is a disposal (the 
 """
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ DEFAULT_METHOD = TOTAL_AVERAGE  # the NTA's default (Order art. 119-5)
 BUY, SELL, MOVE_IN, MOVE_OUT = "buy", "sell", "in", "out"
 KINDS = (BUY, SELL, MOVE_IN, MOVE_OUT)
 _ZERO = Fraction(0)
+# Quantities are decimals: a difference of two is a decimal of no more places, found exactly.
+_EXACT_DIVISION = decimal.Context(prec=200, traps=[decimal.Inexact])
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,28 @@ def to_decimal(value: Fraction, places: int) -> Decimal:
     return Decimal(whole).scaleb(-places)
 
 
+def as_decimal(value: Fraction) -> Decimal:
+    """A fraction whose denominator divides a power of ten (a sum of decimal quantities) as the
+    exact Decimal; Inexact is raised for any other."""
+    return _EXACT_DIVISION.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
 def ceil_yen(value: Fraction) -> Decimal:
     """A cost rounded up to the yen, as the calculation sheets round costs."""
     return Decimal(math.ceil(value))
+
+
+def cover_shortfalls(events: list[Event]) -> list[Event]:
+    """The events (in time order) with a move in added just before each disposal or move out of
+    more units than the events so far brought: units the exchange knows no acquisition of (a
+    balance set by an import, say) enter at no known cost, as a transfer in does."""
+    held, result = Fraction(0), []
+    for event in events:
+        quantity = Fraction(event.quantity)
+        if event.kind in (SELL, MOVE_OUT) and quantity > held:
+            missing = quantity - held
+            result.append(Event(event.at, MOVE_IN, as_decimal(missing)))
+            held = quantity
+        held += quantity if event.kind in (BUY, MOVE_IN) else -quantity
+        result.append(event)
+    return result

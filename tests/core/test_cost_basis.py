@@ -221,3 +221,12 @@ def test_moving_average_agrees_with_brute_force(events):
     fast = years(events, MOVING_AVERAGE)
     for year, (income, units, value) in brute_moving_average(events).items():
         assert (fast[year].gain_jpy, fast[year].closing_quantity, fast[year].closing_cost) == (income, units, value)
+
+
+def test_units_of_unknown_acquisition_enter_at_no_cost_before_they_are_disposed_of():
+    from dashboard.core.cost_basis import cover_shortfalls
+
+    events = cover_shortfalls([Event(at(1, 1), BUY, D("1"), D("100")), Event(at(2, 1), SELL, D("3"), D("600"))])
+    assert [(e.kind, e.quantity) for e in events] == [(BUY, D("1")), (MOVE_IN, D("2")), (SELL, D("3"))]
+    # 100 yen for 3 units: all sold for 600, income 500, by either method.
+    assert years(events, MOVING_AVERAGE)[2017].gain_jpy == years(events, TOTAL_AVERAGE)[2017].gain_jpy == 500
