@@ -92,6 +92,27 @@ SCHEMAS: dict = {
             }},
         },
     },
+    "Gains": {
+        "type": "object", "required": ["year", "method", "currencies", "gain_jpy"], "additionalProperties": False,
+        "description": "Realized gains of a calendar year (display time zone) by the NTA's method: proceeds rounded down "
+                       "to the yen minus the acquisition cost of what was sold rounded up (docs/gains.md).",
+        "properties": {
+            "year": {"type": "integer", "minimum": 2009},
+            "method": {"enum": ["total-average", "moving-average"]},
+            "currencies": {"type": "array", "items": {
+                "type": "object", "required": ["currency", "sold_quantity", "proceeds_jpy", "cost_jpy", "gain_jpy"],
+                "additionalProperties": False,
+                "properties": {
+                    "currency": {"type": "string", "pattern": "^[a-z0-9]{1,10}$"},
+                    "sold_quantity": {"$ref": "#/components/schemas/Decimal"},
+                    "proceeds_jpy": {"$ref": "#/components/schemas/Decimal"},
+                    "cost_jpy": {"$ref": "#/components/schemas/Decimal"},
+                    "gain_jpy": {"$ref": "#/components/schemas/Decimal"},
+                },
+            }},
+            "gain_jpy": {"$ref": "#/components/schemas/Decimal"},
+        },
+    },
     "ExchangeBalance": {
         "type": "object", "required": ["success", "jpy", "jpy_reserved"],
         "properties": {"success": {"const": True}},
@@ -153,6 +174,20 @@ PATHS: dict = {
             "responses": {"200": _json("One page of entries", "Activity"),
                           "400": _error("A page number that is not 1 to 1,000,000"),
                           "401": _error("Not signed in"), "404": _error("A page past the last")},
+        },
+    },
+    "/api/gains": {
+        "get": {
+            "summary": "The signed-in account's realized gains of a year, the NEM compensation counted as a sale at 88.549",
+            "security": [{"session": []}],
+            "parameters": [
+                {"name": "year", "in": "query", "required": False, "description": "Four digits, from 2009 to this year; default this year.",
+                 "schema": {"type": "string", "pattern": "^[0-9]{4}$"}},
+                {"name": "method", "in": "query", "required": False, "description": "Default: the account's own method.",
+                 "schema": {"enum": ["total-average", "moving-average"]}},
+            ],
+            "responses": {"200": _json("Per crypto-asset sold in the year, and the total", "Gains"),
+                          "400": _error("A year or method not as described"), "401": _error("Not signed in")},
         },
     },
     "/api/accounts/balance": {
