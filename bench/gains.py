@@ -54,6 +54,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
 
     from flask_migrate import upgrade
+    from sqlalchemy import select
 
     from dashboard import create_app
     from dashboard.extensions import db
@@ -66,16 +67,18 @@ def main() -> None:
     year = utcnow().astimezone(ZONE).year - 1
     with app.app_context():
         upgrade()
-        account = Account(email="bench-gains@example.com", password_hash="!")
-        db.session.add(account)
-        db.session.commit()
-        in_transaction(lambda: adjust(account.id, "jpy", available=Decimal(10) ** 15, reason="bench", source="bench",
-                                      at=datetime(year - 1, 12, 1, tzinfo=ZONE)))
-        data = fills_csv(account.email, args.fills, year)
-        began = time.perf_counter()
-        result, _ = in_transaction(lambda: import_trades(data, source="bench", zone="Asia/Tokyo", now=utcnow()))
-        imported = time.perf_counter() - began
-        print(f"import of {result.applied:,} fills: {imported:.1f} s")
+        account = db.session.execute(select(Account).where(Account.email == "bench-gains@example.com")).scalar()
+        if account is None:  # a database of an earlier run keeps its fills: the import is measured once
+            account = Account(email="bench-gains@example.com", password_hash="!")
+            db.session.add(account)
+            db.session.commit()
+            in_transaction(lambda: adjust(account.id, "jpy", available=Decimal(10) ** 15, reason="bench", source="bench",
+                                          at=datetime(year - 1, 12, 1, tzinfo=ZONE)))
+            data = fills_csv(account.email, args.fills, year)
+            began = time.perf_counter()
+            result, _ = in_transaction(lambda: import_trades(data, source="bench", zone="Asia/Tokyo", now=utcnow()))
+            imported = time.perf_counter() - began
+            print(f"import of {result.applied:,} fills: {imported:.1f} s ({imported / max(result.applied, 1) * 1000:.1f} ms a fill)")
         timings = []
         for _ in range(5):
             db.session.expire_all()

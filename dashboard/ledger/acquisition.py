@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, select, type_coerce
 
 from dashboard.core.cost_basis import MOVE_IN, MOVE_OUT, SELL, Event, Year, cover_shortfalls, years
 from dashboard.core.fills import Fill
@@ -52,10 +52,11 @@ def account_events(account_id: int, zone: ZoneInfo) -> tuple[dict[str, list[Even
     events: dict[str, list[Event]] = defaultdict(list)
     tallies: dict[tuple[str, int], Tally] = defaultdict(Tally)
     rows = db.session.execute(
-        select(_trades.currency_code, _trades.side, _trades.quantity, _trades.price, _trades.fee, _trades.fee_currency,
-               _trades.jpy, _trades.executed_at)
+        select(_trades.currency_code, _trades.side, _raw(_trades.quantity), _raw(_trades.price), _raw(_trades.fee),
+               _trades.fee_currency, _raw(_trades.jpy), _trades.executed_at)
         .where(_trades.account_id == account_id).order_by(_trades.executed_at, _trades.id))
     for code, side, quantity, price, fee, fee_currency, jpy, at in rows:
+        quantity, price, fee, jpy = Decimal(quantity), Decimal(price), Decimal(fee), Decimal(jpy)
         at = at.astimezone(zone)
         fill = Fill(at, side, quantity, price, fee, fee_currency == JPY, jpy)
         events[code].append(fill.event())
@@ -88,6 +89,12 @@ def account_events(account_id: int, zone: ZoneInfo) -> tuple[dict[str, list[Even
         tally = tallies[code, at.year]
         tally.sold_jpy = _EXACT.add(tally.sold_jpy, proceeds)
     return {code: cover_shortfalls(sorted(found, key=lambda event: event.at)) for code, found in events.items()}, tallies
+
+
+def _raw(column):
+    """The column as the driver gives it (text on SQLite, Decimal on PostgreSQL), without
+    ExactDecimal's normalising of every value: a year's report reads tens of thousands."""
+    return type_coerce(column, String())
 
 
 def account_years(account_id: int, method: str, zone: ZoneInfo) -> tuple[dict[str, dict[int, Year]], dict[tuple[str, int], Tally]]:
