@@ -10,6 +10,15 @@ TIME = {"type": ["string", "null"], "format": "date-time"}
 # An amount is null where it cannot be known (no rate) or must not be shown (discreet mode).
 AMOUNT = {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]}
 
+# The wallet's gains figures (docs/gains.md): null on JPY's row, without a cost or a rate 24 hours
+# ago, and (the yen amounts) in discreet mode.
+SIGNED_AMOUNT = {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]}
+PERCENT = {"type": ["string", "null"], "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Half-up to 2 decimals."}
+GAINS_FIELDS = {
+    "average_price_jpy": SIGNED_AMOUNT, "cost_jpy": SIGNED_AMOUNT, "unrealized_jpy": SIGNED_AMOUNT,
+    "unrealized_percent": PERCENT, "change_24h_jpy": SIGNED_AMOUNT, "change_24h_percent": PERCENT,
+}
+
 SCHEMAS: dict = {
     "Decimal": DECIMAL,
     "Error": {
@@ -33,6 +42,7 @@ SCHEMAS: dict = {
             "share_percent": {"type": ["string", "null"], "pattern": r"^[0-9]{1,3}\.[0-9]$",
                               "description": "Of net assets, half-up to one decimal; null without a rate or with net assets zero."},
             "zero": {"type": "boolean"},
+            **GAINS_FIELDS,
             "missing_rate": {"type": "boolean"},
             "stale": {"type": "boolean"},
             "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
@@ -44,7 +54,10 @@ SCHEMAS: dict = {
                      "discreet", "locale", "balances"],
         "properties": {
             "net_assets": {"type": "object", "required": ["jpy", "formatted"],
-                           "properties": {"jpy": AMOUNT, "formatted": {"type": "string"}}},
+                           "properties": {"jpy": AMOUNT, "formatted": {"type": "string"},
+                                          "unrealized_jpy": SIGNED_AMOUNT, "unrealized_percent": PERCENT,
+                                          "change_24h_jpy": SIGNED_AMOUNT, "change_24h_percent": PERCENT,
+                                          "formatted_gains": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}}},
             "complete": {"type": "boolean"},
             "missing_rates": {"type": "array", "items": {"type": "string"}},
             "stale": {"type": "boolean"},

@@ -180,9 +180,11 @@ def _moving_average(year: Year, unit: Fraction) -> Fraction:
 
 
 def to_decimal(value: Fraction, places: int) -> Decimal:
-    """A fraction as a Decimal of `places` places, rounded half up (for display only)."""
-    scaled = value * 10**places
-    whole = math.floor(scaled + Fraction(1, 2))
+    """A fraction as a Decimal of `places` places, rounded half up (half away from zero, as
+    decimal.ROUND_HALF_UP), for display only."""
+    if value < 0:
+        return -to_decimal(-value, places)
+    whole = math.floor(value * 10**places + Fraction(1, 2))
     return Decimal(whole).scaleb(-places)
 
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, func, select, type_coerce
@@ -15,7 +16,7 @@ from dashboard.core.cost_basis import MOVE_IN, MOVE_OUT, SELL, Event, Year, cove
 from dashboard.core.fills import Fill
 from dashboard.extensions import db
 from dashboard.ledger.reasons import COMPENSATION
-from dashboard.models import Currency, JournalEntry, Trade, Transfer
+from dashboard.models import Currency, JournalEntry, RateClose, Trade, Transfer
 
 JPY = "jpy"
 _EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
@@ -152,3 +153,23 @@ def held_before(account_id: int, moment: datetime) -> dict[str, Decimal]:
 
 def display_order() -> list[str]:
     return list(db.session.execute(select(Currency.code).order_by(Currency.display_order, Currency.code)).scalars())
+
+
+def average_costs(account_id: int, method: str, zone: ZoneInfo) -> tuple[tuple[str, Fraction | None], ...]:
+    """(currency, the unit cost of what is held now by the method) for each crypto-asset the
+    account has fills, transfers or a compensation of: None where nothing is held by them."""
+    computed, _tallies = account_years(account_id, method, zone)
+    return tuple(sorted((code, by_year[max(by_year)].unit_cost) for code, by_year in computed.items() if by_year))
+
+
+def rates_as_of(moment: datetime, period_seconds: int) -> tuple[tuple[str, Decimal], ...]:
+    """(currency, its rate as of `moment`, a boundary of period_seconds) from the kept closes:
+    the close of the latest period ending at or before it. One statement, an index lookup a currency."""
+    closes = RateClose.__table__.c
+    latest = (
+        select(closes.jpy_rate)
+        .where(closes.currency_code == Currency.__table__.c.code, closes.period_seconds == period_seconds, closes.closes_at <= moment)
+        .order_by(closes.closes_at.desc()).limit(1).scalar_subquery()
+    )
+    rows = db.session.execute(select(Currency.__table__.c.code, latest))
+    return tuple((code, Decimal(rate)) for code, rate in rows if rate is not None)

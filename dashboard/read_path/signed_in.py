@@ -27,7 +27,8 @@ _accounts, _sessions = Account.__table__.c, LoginSession.__table__.c
 SIGNED_IN_QUERY = (
     select(_accounts.id, _accounts.email, _accounts.preferred_language,
            _accounts.never_prompt_language, _accounts.show_net_assets_in_header,
-           _accounts.hide_zero_balances, _accounts.discreet, _sessions.created_at, _sessions.last_seen_at)
+           _accounts.hide_zero_balances, _accounts.discreet, _accounts.cost_method, _sessions.created_at,
+           _sessions.last_seen_at)
     .join(LoginSession.__table__, _sessions.account_id == _accounts.id)
     .where(_sessions.token_hash == bindparam("token_hash"))
 )
@@ -72,6 +73,7 @@ class SignedInAccount(UserMixin):
     show_net_assets_in_header: bool
     hide_zero_balances: bool
     discreet: bool
+    cost_method: str  # how acquisition cost is computed (dashboard/core/cost_basis.py)
     session_token: str
 
     def get_id(self) -> str:
