@@ -98,5 +98,48 @@ def main() -> None:
         print(f"/api/gains document: {(time.perf_counter() - began) * 1000:.0f} ms")
 
 
+def balance_cost(url: str, requests: int = 200) -> None:
+    """/api/balance in-process for the demo account after every rate tick (the figures changed:
+    the full path), with the gains fields and without them (wallet.views.with_gains replaced by
+    the base figures), alternating in the same run."""
+    import random as _random
+    from datetime import UTC
+
+    from dashboard import create_app
+    from dashboard.extensions import db
+    from dashboard.ledger.demo import DEMO_RATES, seed_demo
+    from dashboard.ledger.demo_story import tick_demo_rates
+    from dashboard.wallet import views
+    from dashboard.wallet.unchanged_refresh import FAR_FUTURE
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "x" * 32, "TESTING": True,
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        seed_demo(story=True)
+    client = app.test_client()
+    assert client.post("/login", data={"email": "demo@example.com", "password": "demopass"}).status_code == 302
+    with_gains = views.with_gains
+    without = lambda base, *args: (base, FAR_FUTURE)  # noqa: E731
+    rng = _random.Random(7)
+    timings = {"with": [], "without": []}
+    for number in range(requests * 2):
+        kind = "with" if number % 2 else "without"
+        views.with_gains = with_gains if kind == "with" else without
+        with app.app_context():
+            tick_demo_rates(rng, DEMO_RATES, datetime.now(UTC))
+            db.session.commit()
+        began = time.perf_counter()
+        response = client.get("/api/balance")
+        timings[kind].append(time.perf_counter() - began)
+        assert response.status_code == 200
+    views.with_gains = with_gains
+    best = {kind: sorted(values)[len(values) // 2] for kind, values in timings.items()}
+    print(f"/api/balance after a rate tick (median of {requests}): with gains {best['with'] * 1000:.2f} ms, "
+          f"without {best['without'] * 1000:.2f} ms, ratio {best['with'] / best['without']:.2f}")
+
+
 if __name__ == "__main__":
     main()
+    balance_cost(f"sqlite:///{Path(tempfile.mkdtemp(prefix='gains-bench-')) / 'balance.db'}")
