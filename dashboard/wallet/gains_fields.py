@@ -1,8 +1,16 @@
 """The wallet's gains figures: per row the average price, the cost, the unrealized gain and the
-change over 24 hours; their sums on net assets. Made once per wallet figures, account, method and
-24-hour boundary with the figures' own `derived` memo (no memo of its own): the acquisition cost
-is read again when the balances change (every fill, transfer and compensation changes one), the
-rates of 24 hours ago when the boundary moves on."""
+change over 24 hours; their sums on net assets.
+
+What they are made from changes far less often than the figures (which every rate tick makes
+again), so each part is kept under the key of what it is made from, in memos that already exist:
+- the acquisition cost, in the figures' memo (holdings.kept_with_figures), keyed on the app, the
+  account, its balances' last journal sequence numbers (read with the wallet's rows: every fill,
+  transfer and compensation writes one), its method and its zone: a rate tick reads nothing
+  again; a fill, a transfer, a compensation or a change of method makes it again;
+- the rates of 24 hours ago, the same for every account, in the same memo, keyed on the app and
+  the 15-minute boundary: read once per process per boundary;
+- the figures with both, with the base figures' own `derived`.
+"""
 from __future__ import annotations
 
 import decimal
@@ -16,11 +24,14 @@ from dashboard.core.cost_basis import to_decimal
 from dashboard.core.formatting import number, plain
 from dashboard.core.history import ORIGIN
 from dashboard.ledger.acquisition import average_costs, rates_as_of
-from dashboard.wallet.holdings import WalletFigures
+from dashboard.wallet.holdings import WalletFigures, kept_with_figures
+from dashboard.wallet.page_memo import app_identity
 
 JPY = "jpy"
 # The rate "as of 24 hours ago" is the close of the last 15-minute period ending by then (the
 # history keeps those closes: one index lookup a currency, and the same figure for 15 minutes).
+# That period closed a day ago, so its closes no longer change: they are read once per process
+# per boundary, for every account (a history backfilled later shows from the next boundary on).
 PERIOD = timedelta(minutes=15)
 DAY = timedelta(hours=24)
 PRICE_PLACES, PERCENT_PLACES = 2, 2
@@ -35,13 +46,17 @@ def boundary_of(now: datetime) -> datetime:
     return ORIGIN + ((now - DAY - ORIGIN) // PERIOD) * PERIOD
 
 
-def with_gains(base: WalletFigures, account_id: int, method: str, zone: str, now: datetime) -> tuple[WalletFigures, datetime]:
+def with_gains(base: WalletFigures, account_id: int, ledger: tuple, method: str, zone: str,
+               now: datetime) -> tuple[WalletFigures, datetime]:
     """The figures with the gains fields, and the moment the clock alone changes them (the next
-    boundary: the rates of 24 hours ago move on)."""
+    boundary: the rates of 24 hours ago move on). ledger: the wallet rows' (holdings.WalletRows)."""
     boundary = boundary_of(now)
-    costs = base.derived(("costs", account_id, method), lambda: average_costs(account_id, method, ZoneInfo(zone)))
-    past = base.derived(("rates_24h", boundary), lambda: rates_as_of(boundary, int(PERIOD.total_seconds())))
-    figures = base.derived(("gains", account_id, method, boundary),
+    app = app_identity()
+    costs = kept_with_figures(("average_costs", app, account_id, ledger, method, zone),
+                              lambda: average_costs(account_id, method, ZoneInfo(zone)))
+    past = kept_with_figures(("rates_24h", app, boundary), lambda: rates_as_of(boundary, int(PERIOD.total_seconds())))
+    # base is keyed on the rows (balances and rates), not on the journal or the method.
+    figures = base.derived(("gains", account_id, ledger, method, zone, boundary),
                            lambda: WalletFigures(add_gains(base.document, dict(costs), dict(past))))
     return figures, boundary + PERIOD + DAY
 

@@ -37,7 +37,8 @@ def current_figures() -> WalletFigures:
         # The gains figures (average price, unrealized gain, 24-hour change) over the base ones;
         # unchanged_refresh.py remembers an answer only until their 24-hour boundary moves on.
         g.wallet_figures, g.gains_unchanged_until = with_gains(
-            base, current_user.id, current_user.cost_method, display_zone(), datetime.now(UTC))
+            base, current_user.id, g.wallet_rows.ledger, current_user.cost_method, display_zone(),
+            datetime.now(UTC))
     return g.wallet_figures
 
 
