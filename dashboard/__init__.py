@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard.api_description.views import bp as api_description_bp
     from dashboard.exchange_api.keys_page import bp as api_keys_bp
     from dashboard.exchange_api.views import bp as exchange_api_bp
+    from dashboard.gains.views import bp as gains_bp
     from dashboard.language.views import bp as language_bp
     from dashboard.wallet.api import bp as api_bp
     from dashboard.wallet.views import bp as wallet_bp
@@ -84,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(exchange_api_bp)
     app.register_blueprint(api_description_bp)
     app.register_blueprint(activity_bp)
+    app.register_blueprint(gains_bp)
 
     from dashboard import errors
     from dashboard.cli import register_commands

@@ -55,6 +55,7 @@ class Account(UserMixin, db.Model):
         CheckConstraint("email = lower(email)", name="email_lower_case"),
         CheckConstraint("balance_order IN ('value', 'name')", name="balance_order_known"),
         CheckConstraint("small_balance_jpy >= 0 AND small_balance_jpy <= 1000000000", name="small_balance_jpy_range"),
+        CheckConstraint("cost_method IN ('total-average', 'moving-average')", name="cost_method_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +72,9 @@ class Account(UserMixin, db.Model):
     balance_order: Mapped[str] = mapped_column(String(5), default="value", server_default="value")
     hide_small_balances: Mapped[bool] = mapped_column(default=False, server_default=false())
     small_balance_jpy: Mapped[int] = mapped_column(default=1000, server_default="1000")
+    # How acquisition cost is computed for this account (dashboard/core/cost_basis.py):
+    # "total-average" (総平均法, the NTA's default) or "moving-average" (移動平均法).
+    cost_method: Mapped[str] = mapped_column(String(20), default="total-average", server_default="total-average")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     balances: Mapped[list[Balance]] = relationship(back_populates="account", cascade="all, delete-orphan")
@@ -423,3 +427,60 @@ class CompensationLine(db.Model):
 
 
 __all__ += ["CompensationPlan", "CompensationLine"]
+
+
+# Trades as the exchange's fills, and moves of crypto-assets in and out (migration 0014).
+
+
+class Trade(db.Model):
+    """One fill: `quantity` units of `currency` bought or sold at `price` JPY each, with a fee in
+    JPY or in the currency. Its two journal entries (JPY and the currency) carry the idempotency
+    keys trade:<trade_id>:jpy and trade:<trade_id>:<currency>."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        CheckConstraint("side IN ('buy', 'sell')", name="trade_side_known"),
+        CheckConstraint("quantity > 0", name="trade_quantity_positive"),
+        CheckConstraint("price > 0", name="trade_price_positive"),
+        CheckConstraint("fee >= 0", name="trade_fee_not_negative"),
+        CheckConstraint("jpy >= 0", name="trade_jpy_not_negative"),
+        Index("trades_account_executed", "account_id", "executed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trade_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    fee: Mapped[Decimal] = mapped_column(ExactDecimal)
+    fee_currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
+    # quantity × price as the customer paid (rounded up to the yen) or received (rounded down).
+    jpy: Mapped[Decimal] = mapped_column(ExactDecimal)
+    executed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Transfer(db.Model):
+    """A deposit (in) or withdrawal (out) of a crypto-asset; its journal entry's key is
+    transfer:<transfer_id>."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint("direction IN ('in', 'out')", name="transfer_direction_known"),
+        CheckConstraint("quantity > 0", name="transfer_quantity_positive"),
+        Index("transfers_account_at", "account_id", "at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
+    direction: Mapped[str] = mapped_column(String(3))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+__all__ += ["Trade", "Transfer"]

@@ -55,7 +55,7 @@ def save_settings(account_id: int, **settings) -> None:
     The request's account is a read-only snapshot (see signed_in.py), so changes are written
     here by id rather than on it."""
     allowed = {"preferred_language", "never_prompt_language", "show_net_assets_in_header", "hide_zero_balances", "discreet",
-               "balance_order", "hide_small_balances", "small_balance_jpy"}
+               "balance_order", "hide_small_balances", "small_balance_jpy", "cost_method"}
     if not settings or set(settings) - allowed:
         raise ValueError(f"not an account setting: {sorted(set(settings) - allowed)}")
     db.session.execute(update(Account).where(Account.id == account_id).values(**settings))

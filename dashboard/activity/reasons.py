@@ -25,6 +25,11 @@ def describe(code: str | None, params: dict | None, text: str, *, locale: str, d
         return _("Balance adjustment")
     if code == reasons.DEMO_SEED:
         return _("Opening balance")
+    if code in (reasons.TRADE, reasons.TRANSFER):
+        try:
+            return _fill(code, params, locale=locale, decimals=decimals, hide_amounts=hide_amounts)
+        except (KeyError, ValueError, ArithmeticError):
+            return text
     if code == reasons.DEMO_ACTIVITY:
         kind = DEMO_KINDS_SAID.get(params.get("kind"))
         return kind() if kind else text
@@ -52,3 +57,22 @@ def _compensation(params: dict, *, locale: str, decimals: dict[str, int], hide_a
     quantity_text = cut_decimal_zero(amount(quantity, decimals.get(currency, 8), locale=locale), locale=locale)
     return _("%(name)s compensation: ¥%(rate)s × %(quantity)s %(code)s",
              name=name, rate=rate_text, quantity=quantity_text, code=currency.upper())
+
+
+def _fill(code: str, params: dict, *, locale: str, decimals: dict[str, int], hide_amounts: bool) -> str:
+    """A fill (bought or sold, at what price) or a move of a crypto-asset in or out."""
+    currency = params["currency"]
+    symbol = currency.upper()
+    if code == reasons.TRANSFER:
+        if params["direction"] == "in":
+            return _("Deposit of %(code)s", code=symbol)
+        return _("Withdrawal of %(code)s", code=symbol)
+    buy = params["side"] == "buy"
+    if hide_amounts:
+        return _("Bought %(code)s", code=symbol) if buy else _("Sold %(code)s", code=symbol)
+    price = Decimal(params["price"])
+    price_text = number(price, max(0, -price.as_tuple().exponent), locale=locale)
+    quantity_text = cut_decimal_zero(amount(Decimal(params["quantity"]), decimals.get(currency, 8), locale=locale), locale=locale)
+    if buy:
+        return _("Bought %(quantity)s %(code)s at ¥%(price)s", quantity=quantity_text, code=symbol, price=price_text)
+    return _("Sold %(quantity)s %(code)s at ¥%(price)s", quantity=quantity_text, code=symbol, price=price_text)

@@ -12,6 +12,15 @@ AMOUNT = {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]}
 # "Hide small balances": a currency worth less than this many yen is small.
 SMALL_BALANCE_JPY = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
 
+# The wallet's gains figures (docs/gains.md): null on JPY's row, without a cost or a rate 24 hours
+# ago, and (the yen amounts) in discreet mode.
+SIGNED_AMOUNT = {"oneOf": [{"$ref": "#/components/schemas/Decimal"}, {"type": "null"}]}
+PERCENT = {"type": ["string", "null"], "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Half-up to 2 decimals."}
+GAINS_FIELDS = {
+    "average_price_jpy": SIGNED_AMOUNT, "cost_jpy": SIGNED_AMOUNT, "unrealized_jpy": SIGNED_AMOUNT,
+    "unrealized_percent": PERCENT, "change_24h_jpy": SIGNED_AMOUNT, "change_24h_percent": PERCENT,
+}
+
 SCHEMAS: dict = {
     "Decimal": DECIMAL,
     "Error": {
@@ -38,6 +47,7 @@ SCHEMAS: dict = {
             "small": {"type": "boolean", "description": "Worth less than the account's small_balance_jpy (false without a rate)."},
             "hidden": {"type": "boolean", "description": "Left out by Hide zero balances or Hide small balances."},
             "name_is_code": {"type": "boolean", "description": "The currency's name is its code (XRP): say it once."},
+            **GAINS_FIELDS,
             "missing_rate": {"type": "boolean"},
             "stale": {"type": "boolean"},
             "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
@@ -49,7 +59,10 @@ SCHEMAS: dict = {
                      "discreet", "balance_order", "hide_small_balances", "small_balance_jpy", "locale", "balances"],
         "properties": {
             "net_assets": {"type": "object", "required": ["jpy", "formatted"],
-                           "properties": {"jpy": AMOUNT, "formatted": {"type": "string"}}},
+                           "properties": {"jpy": AMOUNT, "formatted": {"type": "string"},
+                                          "unrealized_jpy": SIGNED_AMOUNT, "unrealized_percent": PERCENT,
+                                          "change_24h_jpy": SIGNED_AMOUNT, "change_24h_percent": PERCENT,
+                                          "formatted_gains": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}}},
             "complete": {"type": "boolean"},
             "missing_rates": {"type": "array", "items": {"type": "string"}},
             "stale": {"type": "boolean"},
@@ -101,6 +114,27 @@ SCHEMAS: dict = {
                     "formatted": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
                 },
             }},
+        },
+    },
+    "Gains": {
+        "type": "object", "required": ["year", "method", "currencies", "gain_jpy"], "additionalProperties": False,
+        "description": "Realized gains of a calendar year (display time zone) by the NTA's method: proceeds rounded down "
+                       "to the yen minus the acquisition cost of what was sold rounded up (docs/gains.md).",
+        "properties": {
+            "year": {"type": "integer", "minimum": 2009},
+            "method": {"enum": ["total-average", "moving-average"]},
+            "currencies": {"type": "array", "items": {
+                "type": "object", "required": ["currency", "sold_quantity", "proceeds_jpy", "cost_jpy", "gain_jpy"],
+                "additionalProperties": False,
+                "properties": {
+                    "currency": {"type": "string", "pattern": "^[a-z0-9]{1,10}$"},
+                    "sold_quantity": {"$ref": "#/components/schemas/Decimal"},
+                    "proceeds_jpy": {"$ref": "#/components/schemas/Decimal"},
+                    "cost_jpy": {"$ref": "#/components/schemas/Decimal"},
+                    "gain_jpy": {"$ref": "#/components/schemas/Decimal"},
+                },
+            }},
+            "gain_jpy": {"$ref": "#/components/schemas/Decimal"},
         },
     },
     "ExchangeBalance": {
@@ -164,6 +198,20 @@ PATHS: dict = {
             "responses": {"200": _json("One page of entries", "Activity"),
                           "400": _error("A page number that is not 1 to 1,000,000"),
                           "401": _error("Not signed in"), "404": _error("A page past the last")},
+        },
+    },
+    "/api/gains": {
+        "get": {
+            "summary": "The signed-in account's realized gains of a year, the NEM compensation counted as a sale at 88.549",
+            "security": [{"session": []}],
+            "parameters": [
+                {"name": "year", "in": "query", "required": False, "description": "Four digits, from 2009 to this year; default this year.",
+                 "schema": {"type": "string", "pattern": "^[0-9]{4}$"}},
+                {"name": "method", "in": "query", "required": False, "description": "Default: the account's own method.",
+                 "schema": {"enum": ["total-average", "moving-average"]}},
+            ],
+            "responses": {"200": _json("Per crypto-asset sold in the year, and the total", "Gains"),
+                          "400": _error("A year or method not as described"), "401": _error("Not signed in")},
         },
     },
     "/api/accounts/balance": {

@@ -89,11 +89,12 @@ def record_changes(changes: list[BalanceChange], *, reason: str | Reason, source
 
 
 def adjust(account_id: int, currency: str, *, available: Decimal = ZERO, in_use: Decimal = ZERO,
-           reason: str | Reason, source: str, at: datetime | None = None) -> JournalEntry | None:
+           reason: str | Reason, source: str, at: datetime | None = None, key: str | None = None) -> JournalEntry | None:
     """Add the (signed) amounts to a balance. Read and written under the balance's row lock,
-    so concurrent adjustments never lose one another."""
+    so concurrent adjustments never lose one another. `key` is the entry's idempotency key
+    (a fill's or a transfer's: the entry then points at it)."""
     return _change_locked(account_id, currency, lambda balance: (_add(balance.available, available), _add(balance.in_use, in_use)),
-                          reason=reason, source=source, at=at)
+                          reason=reason, source=source, at=at, key=key)
 
 
 def set_balance(account_id: int, currency: str, *, available: Decimal | None = None, in_use: Decimal | None = None,
@@ -105,10 +106,10 @@ def set_balance(account_id: int, currency: str, *, available: Decimal | None = N
         reason=reason, source=source, at=at)
 
 
-def _change_locked(account_id, currency, figures, *, reason, source, at) -> JournalEntry | None:
+def _change_locked(account_id, currency, figures, *, reason, source, at, key=None) -> JournalEntry | None:
     _check_moment(at)
     balance = _lock(account_id, currency)
-    change = BalanceChange(account_id, currency, *figures(balance))
+    change = BalanceChange(account_id, currency, *figures(balance), key=key)
     entry = _apply(balance, change, reason=reason, source=source, at=at)
     db.session.flush()
     return entry

@@ -67,9 +67,10 @@ def seed_demo(now: datetime | None = None, *, story: bool = False) -> dict[str, 
         created = 1
     story_entries = story_ticks = 0
     if story:
-        story_entries = write_journal_story(account.id, now)
+        # The rates first: the story's fills are at the demo's own rates of their day.
         story_ticks = write_rate_story({code: rate for code, rate in DEMO_RATES.items()
                                         if code not in set(db.session.execute(select(Rate.currency_code)).scalars())}, now)
+        story_entries = write_journal_story(account.id, account.email, now)
     changes = [BalanceChange(account.id, code, available, in_use) for code, (available, in_use) in DEMO_BALANCES.items()]
     balances_changed = apply_changes(changes, reason=demo_seed(), source="seed-demo")
     existing = set(db.session.execute(select(Rate.currency_code)).scalars())

@@ -12,7 +12,8 @@ from sqlalchemy import exists, select
 
 from dashboard.core.history import ORIGIN
 from dashboard.extensions import db
-from dashboard.ledger.changes import BalanceChange, record_changes
+from dashboard.ledger.changes import adjust
+from dashboard.ledger.fills import TRADE_HEADER, TRANSFER_HEADER, import_trades, import_transfers
 from dashboard.ledger.rate_history import Tick, append_ticks
 from dashboard.ledger.rate_updates import store_rate
 from dashboard.ledger.reasons import demo_activity
@@ -35,8 +36,11 @@ STORY: tuple[tuple[int, str, dict[str, tuple[D, D]]], ...] = (
     (210, "trade", {"jpy": (D("1400000"), D("0")), "ltc": (D("4"), D("0")), "dash": (D("0.5"), D("0")), "bch": (D("0.4"), D("0"))}),
     (160, "trade", {"jpy": (D("1330000"), D("0")), "etc": (D("12.5"), D("0")), "lsk": (D("25"), D("0")),
                     "fct": (D("12.3456"), D("0")), "xmr": (D("1"), D("0"))}),
+    (120, "transfer", {"eth": (D("1.2"), D("0"))}),
     (95, "withdrawal requested", {"jpy": (D("1030000"), D("300000"))}),
     (94, "withdrawal", {"jpy": (D("1030000"), D("0"))}),
+    (60, "trade", {"dash": (D("0.2"), D("0"))}),
+    (50, "trade", {"dash": (D("0.5"), D("0"))}),
     (40, "trade", {"jpy": (D("1284567"), D("0")), "btc": (D("0.17345678"), D("0")), "eth": (D("1.5"), D("0"))}),
     (3, "orders placed", {"jpy": (D("1234567"), D("50000")), "btc": (D("0.12345678"), D("0.05")), "etc": (D("10"), D("2.5")),
                           "xmr": (D("0.75"), D("0.25")), "xrp": (D("1500"), D("500")), "ltc": (D("3.2"), D("0.8")),
@@ -44,17 +48,61 @@ STORY: tuple[tuple[int, str, dict[str, tuple[D, D]]], ...] = (
 )
 
 
-def write_journal_story(account_id: int, now: datetime) -> int:
+def write_journal_story(account_id: int, email: str, now: datetime) -> int:
     """The account's year, if its journal is still empty (else nothing: a journal is never
-    rewritten, and an older one cannot take entries before its own)."""
+    rewritten, and an older one cannot take entries before its own). Its trades are fills at the
+    demo's own rates of the day (the rate history, written first) and its move of ETH a transfer,
+    through the same ledger path as `flask trades import` and `flask transfers import`; the other
+    steps add what the story says changed. JPY so ends where the fills leave it, and seed_demo
+    then sets the demo balances."""
     if db.session.execute(select(exists().where(JournalEntry.account_id == account_id))).scalar():
         return 0
-    written = 0
+    written, held = 0, {}
+    zone = "UTC"
     for number, (days, reason, figures) in enumerate(STORY):
-        changes = [BalanceChange(account_id, code, available, in_use, key=f"demo-story:{number}:{code}")
-                   for code, (available, in_use) in figures.items()]
-        written += record_changes(changes, reason=demo_activity(reason), source="seed-demo", at=now - timedelta(days=days)).changed
+        at = now - timedelta(days=days)
+        if reason in ("trade", "transfer"):
+            lines = []
+            for code, (available, _in_use) in figures.items():
+                if code == "jpy":
+                    # A fill settles the JPY at the day's rate; the story's figure only counts
+                    # the later steps' changes from it.
+                    held[code] = (available, _in_use)
+                    continue
+                change = available - held.get(code, (D(0), D(0)))[0]
+                held[code] = (available, D(0))
+                if not change:
+                    continue
+                if reason == "transfer":
+                    lines.append(f"{email},demo-{number}-{code},{at.isoformat()},{code},{'in' if change > 0 else 'out'},{abs(change)}")
+                else:
+                    price = _rate_as_of(code, at)
+                    lines.append(f"{email},demo-{number}-{code},{at.isoformat()},{code}_jpy,{'buy' if change > 0 else 'sell'},"
+                                 f"{abs(change)},{price},0,jpy")
+            header = TRANSFER_HEADER if reason == "transfer" else TRADE_HEADER
+            data = ("\n".join([",".join(header), *lines]) + "\n").encode()
+            importer = import_transfers if reason == "transfer" else import_trades
+            written += importer(data, source="seed-demo", zone=zone, now=now).applied
+            continue
+        for code, (available, in_use) in figures.items():
+            before = held.get(code, (D(0), D(0)))
+            held[code] = (available, in_use)
+            entry = adjust(account_id, code, available=available - before[0], in_use=in_use - before[1],
+                           reason=demo_activity(reason), source="seed-demo", at=at, key=f"demo-story:{number}:{code}")
+            written += entry is not None
     return written
+
+
+def _rate_as_of(code: str, moment: datetime) -> D:
+    """The demo rate of the day (the rate history's latest tick by then; the current rate where
+    the history has none so early)."""
+    rate = db.session.execute(
+        select(RateHistory.jpy_rate).where(RateHistory.currency_code == code, RateHistory.as_of <= moment)
+        .order_by(RateHistory.as_of.desc(), RateHistory.id.desc()).limit(1)
+    ).scalar()
+    if rate is None:
+        rate = db.session.execute(select(Rate.jpy_rate).where(Rate.currency_code == code)).scalar()
+    return rate
 
 
 def write_rate_story(final_rates: dict[str, D], now: datetime) -> int:

@@ -183,6 +183,11 @@ def read_rates(data: bytes, currencies: Mapping[str, bool], *, zone: str, now: d
     return good
 
 
+def read_table(data: bytes, headers: tuple[tuple[str, ...], ...]) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+    """The rows of a CSV file with one of `headers` (see _read_table), for the other importers."""
+    return _read_table(data, headers)
+
+
 def _read_table(data: bytes, headers: tuple[tuple[str, ...], ...]) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
     """The rows after a header that is one of `headers`, each with its line number and the
     header's number of fields, and the problems of the rows left out (the caller goes on

@@ -14,7 +14,9 @@ ADJUSTMENT = "adjustment"
 DEMO_SEED = "demo_seed"
 DEMO_ACTIVITY = "demo_activity"
 COMPENSATION = "compensation"
-CODES = (BALANCE_IMPORT, ADJUSTMENT, DEMO_SEED, DEMO_ACTIVITY, COMPENSATION)
+TRADE = "trade"
+TRANSFER = "transfer"
+CODES = (BALANCE_IMPORT, ADJUSTMENT, DEMO_SEED, DEMO_ACTIVITY, COMPENSATION, TRADE, TRANSFER)
 # What happens in the demo account's year (ledger/demo_story.py), each said in the page's language.
 DEMO_KINDS = ("deposit", "trade", "withdrawal requested", "withdrawal", "orders placed")
 
@@ -66,3 +68,16 @@ def compensation(currency: str, name: str, rate: Decimal, quantity: Decimal) -> 
 def _rate_text(rate: Decimal) -> str:
     # A run writes one reason per holder, all at the plan's one rate: written out once.
     return plain(rate)
+
+
+def trade(trade_id: str, side: str, currency: str, quantity: Decimal, price: Decimal) -> Reason:
+    """One fill (dashboard/ledger/fills.py): both its journal entries carry it."""
+    return Reason(f"trade {trade_id}: {side} {plain(quantity)} {currency.upper()} at JPY {plain(price)}", TRADE,
+                  {"trade_id": trade_id, "side": side, "currency": currency, "quantity": plain(quantity), "price": plain(price)})
+
+
+def transfer(transfer_id: str, direction: str, currency: str, quantity: Decimal) -> Reason:
+    """A deposit (in) or withdrawal (out) of a crypto-asset."""
+    word = "deposit" if direction == "in" else "withdrawal"
+    return Reason(f"{word} {transfer_id}: {plain(quantity)} {currency.upper()}", TRANSFER,
+                  {"transfer_id": transfer_id, "direction": direction, "currency": currency, "quantity": plain(quantity)})

@@ -28,7 +28,8 @@ SIGNED_IN_QUERY = (
     select(_accounts.id, _accounts.email, _accounts.preferred_language,
            _accounts.never_prompt_language, _accounts.show_net_assets_in_header,
            _accounts.hide_zero_balances, _accounts.discreet, _accounts.balance_order,
-           _accounts.hide_small_balances, _accounts.small_balance_jpy, _sessions.created_at, _sessions.last_seen_at)
+           _accounts.hide_small_balances, _accounts.small_balance_jpy, _accounts.cost_method,
+           _sessions.created_at, _sessions.last_seen_at)
     .join(LoginSession.__table__, _sessions.account_id == _accounts.id)
     .where(_sessions.token_hash == bindparam("token_hash"))
 )
@@ -76,6 +77,7 @@ class SignedInAccount(UserMixin):
     balance_order: str
     hide_small_balances: bool
     small_balance_jpy: int
+    cost_method: str  # how acquisition cost is computed (dashboard/core/cost_basis.py)
     session_token: str
 
     def get_id(self) -> str:

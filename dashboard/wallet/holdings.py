@@ -8,17 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
 from flask_babel import force_locale
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 
 from dashboard.core.language_choice import format_moment
 from dashboard.core.valuation import JPY, Holding, Valuation, value_holdings
 from dashboard.core.valuation import Rate as RateInput
-from dashboard.models import Balance, Currency, Rate
+from dashboard.models import Balance, Currency, JournalEntry, Rate
 from dashboard.read_path import read_cache
 from dashboard.read_path.signed_in import read_connection
 from dashboard.wallet.currency_names import currency_name
@@ -28,8 +28,19 @@ from dashboard.wallet.presentation import arrange_balances, conceal_amounts, pre
 # Built once, on the tables rather than the mapped classes: constructing a select() per request,
 # and the ORM's per-statement bookkeeping for what are plain columns, were a fifth of a request.
 _currencies, _balances, _rates = Currency.__table__.c, Balance.__table__.c, Rate.__table__.c
+_journal = JournalEntry.__table__.c
+# Each balance's last journal sequence number: every fill, transfer and compensation writes an
+# entry, and the numbers of one balance are consecutive and unique (journal_sequence_unique), so
+# they name the state of everything the acquisition cost is made from (gains_fields.py). An
+# index-only lookup a currency on that constraint's index, in the statement that reads the wallet.
+_LAST_SEQUENCE = (
+    select(func.max(_journal.sequence))
+    .where(_journal.account_id == bindparam("account_id"), _journal.currency_code == _currencies.code)
+    .scalar_subquery()
+)
 WALLET_QUERY = (
-    select(_currencies.code, _currencies.decimals, _balances.available, _balances.in_use, _rates.jpy_rate, _rates.as_of)
+    select(_currencies.code, _currencies.decimals, _balances.available, _balances.in_use, _rates.jpy_rate, _rates.as_of,
+           _LAST_SEQUENCE)
     .select_from(Currency.__table__)
     .outerjoin(Balance.__table__, and_(_balances.currency_code == _currencies.code, _balances.account_id == bindparam("account_id")))
     .outerjoin(Rate.__table__, _rates.currency_code == _currencies.code)
@@ -38,21 +49,37 @@ WALLET_QUERY = (
 )
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 # (code, decimals, available, in use, JPY rate or None, rate's time or None)
 WalletRow = tuple[str, int, Decimal, Decimal, "Decimal | None", "datetime | None"]
 
 
-def wallet_rows(account_id: int) -> tuple[WalletRow, ...]:
+class WalletRows(tuple):
+    """The wallet's rows, with `ledger`: (currency, its balance's last journal sequence number or
+    0) for each, read in the same statement. Equal and hashed as the rows alone (the figures do not
+    depend on the journal); what depends on the journal keys on `ledger` as well."""
+
+    ledger: tuple[tuple[str, int], ...]
+
+    def __new__(cls, rows, ledger: tuple[tuple[str, int], ...]):
+        made = super().__new__(cls, rows)
+        made.ledger = ledger
+        return made
+
+
+def wallet_rows(account_id: int) -> WalletRows:
     """Every enabled currency in display order, zero where the account has no balance row: one
     query whatever the number of currencies, or none while the read cache holds the answer.
     Immutable and hashable, so it can key a memo."""
     return read_cache.current().wallet(account_id, lambda: _read_wallet_rows(account_id))
 
 
-def _read_wallet_rows(account_id: int) -> tuple[WalletRow, ...]:
-    return tuple(
-        (code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use, jpy_rate, as_of)
-        for code, decimals, available, in_use, jpy_rate, as_of in read_connection().execute(WALLET_QUERY, {"account_id": account_id})
+def _read_wallet_rows(account_id: int) -> WalletRows:
+    read = read_connection().execute(WALLET_QUERY, {"account_id": account_id}).all()
+    return WalletRows(
+        ((code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use, jpy_rate, as_of)
+         for code, decimals, available, in_use, jpy_rate, as_of, _sequence in read),
+        tuple((row[0], row[6] or 0) for row in read),
     )
 
 
@@ -77,6 +104,20 @@ def _stale_flags(rows: tuple[WalletRow, ...], cutoff: datetime) -> tuple[bool, .
 # rates are stale), so a hit is exactly what computing afresh would give. Bounded: about 20 kB
 # an entry, so at most ~40 MB per worker process.
 _DOCUMENTS = LRUCache(maxsize=2048)
+_DOCUMENTS_LOCK = threading.Lock()
+
+
+def kept_with_figures(key: tuple, make: Callable[[], T]) -> T:
+    """make()'s answer, kept in the figures' memo (the same LRU and bound, not a memo of its own)
+    under key, which must name everything it is made from, as the figures' keys do: what the
+    wallet's figures are made with that changes far less often than they do (gains_fields.py)."""
+    with _DOCUMENTS_LOCK:
+        value = _DOCUMENTS.get(key)
+    if value is None:  # two threads may both make it; they make the same thing
+        value = make()
+        with _DOCUMENTS_LOCK:
+            _DOCUMENTS[key] = value
+    return value
 
 
 @dataclass(eq=False)
@@ -131,7 +172,7 @@ class WalletPreferences(NamedTuple):
                    account.balance_order, account.hide_small_balances, account.small_balance_jpy)
 
 
-@cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=threading.Lock())
+@cached(_DOCUMENTS, key=lambda rows, locale, zone, stale, now, max_age: hashkey(rows, locale, zone, stale), lock=_DOCUMENTS_LOCK)
 def _figures(rows, locale, zone, stale, now, max_age) -> WalletFigures:
     # The names come from the catalogue of the locale the memo is keyed by, whatever the request's.
     with force_locale(locale):

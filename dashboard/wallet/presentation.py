@@ -130,11 +130,23 @@ HIDDEN = "•••"
 _HIDDEN_ROW_FIELDS = ("available", "in_use", "total", "available_jpy", "in_use_jpy", "total_jpy")
 
 
+# The gains figures' yen amounts (wallet/gains_fields.py), where the document has them; their
+# percentages stay.
+_HIDDEN_GAINS_FIELDS = ("average_price_jpy", "cost_jpy", "unrealized_jpy", "change_24h_jpy")
+
+
 def conceal_amounts(document: dict) -> dict:
     """The /api/balance document with every amount null and its formatted text "•••" (discreet
     mode): a copy, since the document is shared between requests."""
     rows = []
     for row in document["balances"]:
-        formatted = {**row["formatted"], **{name: HIDDEN for name in _HIDDEN_ROW_FIELDS}}
-        rows.append({**row, **{name: None for name in _HIDDEN_ROW_FIELDS}, "formatted": formatted})
-    return {**document, "net_assets": {"jpy": None, "formatted": HIDDEN}, "balances": rows}
+        hidden = _HIDDEN_ROW_FIELDS + tuple(name for name in _HIDDEN_GAINS_FIELDS if name in row)
+        formatted = {**row["formatted"], **{name: HIDDEN for name in hidden if name in _HIDDEN_ROW_FIELDS or row[name] is not None}}
+        rows.append({**row, **{name: None for name in hidden}, "formatted": formatted})
+    net = document["net_assets"]
+    concealed = {**net, "jpy": None, "formatted": HIDDEN}
+    for name in _HIDDEN_GAINS_FIELDS:
+        if name in net:
+            concealed[name] = None
+            concealed["formatted_gains"] = {**concealed["formatted_gains"], name: HIDDEN if net[name] is not None else None}
+    return {**document, "net_assets": concealed, "balances": rows}

@@ -117,6 +117,7 @@ def _remember(endpoint: str, if_none_match: str | None, figures: WalletFigures, 
         signed_in.session_ends_at(created_at, last_seen_at, config),
         figures_unchanged_until(rows, now=now, max_age=config["RATE_MAX_AGE"]),
         changes_at,
+        g.get("gains_unchanged_until", FAR_FUTURE),  # the rates of 24 hours ago move on (gains_fields.py)
     )
     if valid_until > now:
         answered = Answered(if_none_match, weakref.ref(figures), body_key, LoginSession.hash_token(token),

@@ -16,6 +16,7 @@ from dashboard.language.i18n import display_zone, is_signed_in, prompt_language,
 from dashboard.wallet import unchanged_refresh
 from dashboard.wallet.charts import chart_changes_at, chart_key, wallet_charts
 from dashboard.wallet.forms import SwitchForm
+from dashboard.wallet.gains_fields import with_gains
 from dashboard.wallet.holdings import WalletFigures, WalletPreferences, figures_of, wallet_rows
 from dashboard.wallet.page_memo import app_identity, page_key, wallet_page_shell, with_csrf_token
 from dashboard.wallet.presentation import BALANCE_ORDERS
@@ -28,12 +29,17 @@ def current_figures() -> WalletFigures:
     if "wallet_figures" not in g:
         # The rows are kept for the request: an unchanged refresh is later recognised by them.
         g.wallet_rows = wallet_rows(current_user.id)
-        g.wallet_figures = figures_of(
+        base = figures_of(
             g.wallet_rows,
             locale=select_locale(),
             zone=display_zone(),
             max_age=current_app.config["RATE_MAX_AGE"],
         )
+        # The gains figures (average price, unrealized gain, 24-hour change) over the base ones;
+        # unchanged_refresh.py remembers an answer only until their 24-hour boundary moves on.
+        g.wallet_figures, g.gains_unchanged_until = with_gains(
+            base, current_user.id, g.wallet_rows.ledger, current_user.cost_method, display_zone(),
+            datetime.now(UTC))
     return g.wallet_figures
 
 

@@ -184,7 +184,11 @@ def test_the_demo_years_steps_are_coded_and_said_in_each_language(app, client):
                for entry in client.get(f"/api/activity?page={page}").get_json()["entries"]]
     story = [entry for entry in entries if entry["reason_code"] == "demo_activity"]
     assert {entry["reason"] for entry in story} == {
-        "Deposit", "Trade", "Withdrawal in progress", "Withdrawal", "Orders placed"}
+        "Deposit", "Withdrawal in progress", "Withdrawal", "Orders placed"}
+    # The story's trades are fills, said with their figures (activity/reasons.py).
+    fills = {entry["reason"] for entry in entries if entry["reason_code"] == "trade"}
+    assert any(reason.startswith("Bought 10,000 XEM at ¥") for reason in fills), fills
+    assert any(reason.startswith("Sold 0.3 DASH at ¥") for reason in fills), fills
     client.post("/language/", data={"lang": "ja"})
     japanese = {entry["reason"] for entry in client.get(f"/api/activity?page={pages}").get_json()["entries"]
                 if entry["reason_code"] == "demo_activity"}

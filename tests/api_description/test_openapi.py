@@ -29,7 +29,7 @@ def test_the_document_is_served_and_names_the_apis(client):
     assert response.status_code == 200 and response.mimetype == "application/json"
     document = response.get_json()
     assert document["openapi"].startswith("3.1")
-    assert {"/api/balance", "/api/preferences", "/api/history", "/api/activity", "/api/accounts/balance"} <= set(document["paths"])
+    assert {"/api/balance", "/api/preferences", "/api/history", "/api/activity", "/api/gains", "/api/accounts/balance"} <= set(document["paths"])
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_schemathesis_finds_no_5xx_and_no_answer_unlike_the_document(app, client
 
     # The real clients were let in: each operation answered 200 at least once.
     assert {path for path, status in seen_statuses if status == 200} == {
-        "/api/balance", "/api/preferences", "/api/history", "/api/activity", "/api/accounts/balance"}
+        "/api/balance", "/api/preferences", "/api/history", "/api/activity", "/api/gains", "/api/accounts/balance"}
 
 
 def _real_client(path, case, cookie, csrf, signed_headers):

@@ -72,7 +72,12 @@ def test_no_amount_in_any_response(app, discreet_client):
 
 def test_amount_fields_are_null_and_formatted_hidden(app, discreet_client):
     balance = discreet_client.get("/api/balance").get_json()
-    assert balance["net_assets"] == {"jpy": None, "formatted": "•••"} and balance["discreet"] is True
+    net = balance["net_assets"]
+    assert (net["jpy"], net["formatted"], balance["discreet"]) == (None, "•••", True)
+    # The gains' yen amounts are hidden too; only percentages may stay (wallet/gains_fields.py).
+    assert net["unrealized_jpy"] is None and net["change_24h_jpy"] is None
+    assert set(net) == {"jpy", "formatted", "unrealized_jpy", "unrealized_percent", "change_24h_jpy", "change_24h_percent",
+                        "formatted_gains"}
     for row in balance["balances"]:
         assert [row[name] for name in ("available", "in_use", "available_jpy", "in_use_jpy")] == [None] * 4
         assert {row["formatted"][name] for name in ("available", "in_use", "available_jpy", "in_use_jpy")} == {"•••"}

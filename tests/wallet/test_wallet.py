@@ -153,8 +153,11 @@ def test_bad_preferences_are_refused_and_change_nothing(app, signed_in, body, co
 # A figure read afresh: the wallet (the sign-in session with its account, one wallet query) and,
 # for the page, what its charts are drawn from (the history's version, the journal and the
 # period closes), each a fixed number of statements whatever the number of currencies. The
-# history's version is one statement (its latest tick and the account's latest entry).
-STATEMENTS = {"/api/balance": 2, "/": 2 + 7}
+# history's version is one statement (its latest tick and the account's latest entry). The gains
+# figures (wallet/gains_fields.py) add four: the account's fills, transfers and compensations, and
+# the rates of 24 hours ago.
+GAINS = 4
+STATEMENTS = {"/api/balance": 2 + GAINS, "/": 2 + 7 + GAINS}
 
 
 def forget_made_figures():

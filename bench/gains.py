@@ -1,0 +1,145 @@
+"""The gains bench: a year's annual transaction report for an account with 10,000 fills
+(target: under one second), and the import of those fills.
+
+    python -m bench.gains [--fills 10000] [--database-url URL]
+
+Without --database-url a temporary SQLite file is used; give a PostgreSQL URL (a database of
+its own: the bench migrates it and adds one account) to measure there. Figures are the best of
+five runs, in-process, the report read from the database each time."""
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def fills_csv(email: str, count: int, year: int) -> bytes:
+    """count fills of BTC, ETH and XEM over the year: mostly buys, every third fill a sale of a
+    quarter of what is held, fees in JPY or in units."""
+    rng = random.Random(28)
+    lines = ["email,trade_id,executed_at,pair,side,quantity,price,fee,fee_currency"]
+    start = datetime(year, 1, 1, tzinfo=ZONE)
+    step = timedelta(seconds=(365 * 86400) // (count + 1))
+    held = {"btc": 0, "eth": 0, "xem": 0}  # in the currency's smallest units
+    places = {"btc": 8, "eth": 8, "xem": 6}
+    prices = {"btc": 1_000_000, "eth": 80_000, "xem": 90}
+    for number in range(count):
+        code = rng.choice(list(held))
+        units = held[code] // 4 if number % 3 == 2 and held[code] >= 4 else rng.randint(10_000, 10_000_000)
+        side = "sell" if number % 3 == 2 and held[code] >= 4 else "buy"
+        fee_units = units // 1000 if rng.random() < .5 else 0
+        held[code] += (units - fee_units) if side == "buy" else -(units + fee_units)
+        quantity = Decimal(units).scaleb(-places[code])
+        fee = format(Decimal(fee_units).scaleb(-places[code]), "f") if fee_units else "12"
+        price = Decimal(prices[code] * rng.randint(900, 1100)) / 1000
+        moment = start + step * (number + 1)
+        lines.append(f"{email},F{number},{moment.isoformat()},{code}_jpy,{side},{format(quantity, 'f')},{price},{fee},"
+                     f"{code if fee_units else 'jpy'}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fills", type=int, default=10_000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="gains-bench-")
+    url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from dashboard import create_app
+    from dashboard.extensions import db
+    from dashboard.gains.figures import realized_gains, report_csv, report_rows
+    from dashboard.ledger.changes import adjust, in_transaction
+    from dashboard.ledger.fills import import_trades
+    from dashboard.models import Account, utcnow
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "x" * 32, "TESTING": True})
+    year = utcnow().astimezone(ZONE).year - 1
+    with app.app_context():
+        upgrade()
+        account = db.session.execute(select(Account).where(Account.email == "bench-gains@example.com")).scalar()
+        if account is None:  # a database of an earlier run keeps its fills: the import is measured once
+            account = Account(email="bench-gains@example.com", password_hash="!")
+            db.session.add(account)
+            db.session.commit()
+            in_transaction(lambda: adjust(account.id, "jpy", available=Decimal(10) ** 15, reason="bench", source="bench",
+                                          at=datetime(year - 1, 12, 1, tzinfo=ZONE)))
+            data = fills_csv(account.email, args.fills, year)
+            began = time.perf_counter()
+            result, _ = in_transaction(lambda: import_trades(data, source="bench", zone="Asia/Tokyo", now=utcnow()))
+            imported = time.perf_counter() - began
+            print(f"import of {result.applied:,} fills: {imported:.1f} s ({imported / max(result.applied, 1) * 1000:.1f} ms a fill)")
+        timings = []
+        for _ in range(5):
+            db.session.expire_all()
+            began = time.perf_counter()
+            body = report_csv(report_rows(account.id, year, "total-average", ZONE), "ja")
+            timings.append(time.perf_counter() - began)
+        print(f"annual report {year}, total-average, {args.fills:,} fills: best {min(timings) * 1000:.0f} ms "
+              f"(of 5: {', '.join(f'{t * 1000:.0f}' for t in timings)}) — target < 1000 ms; {len(body):,} bytes")
+        timings = []
+        for _ in range(5):
+            began = time.perf_counter()
+            report_rows(account.id, year, "moving-average", ZONE)
+            timings.append(time.perf_counter() - began)
+        print(f"annual report {year}, moving-average: best {min(timings) * 1000:.0f} ms")
+        began = time.perf_counter()
+        realized_gains(account.id, year, "total-average", ZONE)
+        print(f"/api/gains document: {(time.perf_counter() - began) * 1000:.0f} ms")
+
+
+def balance_cost(url: str, requests: int = 200) -> None:
+    """/api/balance in-process for the demo account after every rate tick (the figures changed:
+    the full path), with the gains fields and without them (wallet.views.with_gains replaced by
+    the base figures), alternating in the same run."""
+    import random as _random
+    from datetime import UTC
+
+    from dashboard import create_app
+    from dashboard.extensions import db
+    from dashboard.ledger.demo import DEMO_RATES, seed_demo
+    from dashboard.ledger.demo_story import tick_demo_rates
+    from dashboard.wallet import views
+    from dashboard.wallet.unchanged_refresh import FAR_FUTURE
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "x" * 32, "TESTING": True,
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        seed_demo(story=True)
+    client = app.test_client()
+    assert client.post("/login", data={"email": "demo@example.com", "password": "demopass"}).status_code == 302
+    with_gains = views.with_gains
+    without = lambda base, *args: (base, FAR_FUTURE)  # noqa: E731
+    rng = _random.Random(7)
+    timings = {"with": [], "without": []}
+    for number in range(requests * 2):
+        kind = "with" if number % 2 else "without"
+        views.with_gains = with_gains if kind == "with" else without
+        with app.app_context():
+            tick_demo_rates(rng, DEMO_RATES, datetime.now(UTC))
+            db.session.commit()
+        began = time.perf_counter()
+        response = client.get("/api/balance")
+        timings[kind].append(time.perf_counter() - began)
+        assert response.status_code == 200
+    views.with_gains = with_gains
+    best = {kind: sorted(values)[len(values) // 2] for kind, values in timings.items()}
+    print(f"/api/balance after a rate tick (median of {requests}): with gains {best['with'] * 1000:.2f} ms, "
+          f"without {best['without'] * 1000:.2f} ms, ratio {best['with'] / best['without']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
+    balance_cost(f"sqlite:///{Path(tempfile.mkdtemp(prefix='gains-bench-')) / 'balance.db'}")

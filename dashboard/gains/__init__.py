@@ -1,0 +1,1 @@
+"""Gains: realized gains per year, the method of acquisition cost, the annual transaction report."""
