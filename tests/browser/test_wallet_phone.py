@@ -64,7 +64,7 @@ def test_order_by_name_and_hide_small_balances_are_saved(live_server, demo, new_
 
 def allocation_colours(page) -> dict[str, str]:
     """Each currency's colour in the allocation's legend (a swatch beside its code)."""
-    return page.eval_on_selector_all(".chart-table th[scope=row]:has(.swatch)", """rows => Object.fromEntries(rows.map(row =>
+    return page.eval_on_selector_all(".chart-table th[scope=row]:has(.swatch)", r"""rows => Object.fromEntries(rows.map(row =>
         [row.textContent.trim().split(/\s/)[0], getComputedStyle(row.querySelector('.swatch')).backgroundColor]))""")
 
 
