@@ -106,6 +106,8 @@ function setText(root, field, text) {
   if (element && element.textContent !== text) element.textContent = text;
 }
 
+const GAINS_FIELDS = ["average_price_jpy", "unrealized_jpy", "unrealized_percent", "change_24h_jpy", "change_24h_percent"];
+
 const yen = (text) => (text === null ? "—" : `¥ ${text}`);
 
 // Each currency has a table row (from 64rem) and a compact row (below): both are kept up to date,
@@ -120,6 +122,8 @@ function renderRows(root, balance) {
       }
       setText(item, "rate_jpy", yen(f.rate_jpy));
       setText(item, "share_percent", f.share_percent === null ? "—" : `${f.share_percent}%`);
+      // The gains (wallet/gains_fields.py) come formatted whole: yen sign and sign included.
+      for (const field of GAINS_FIELDS) setText(item, field, f[field] ?? "—");
       const rate = item.querySelector("[data-rate]");
       if (rate) rate.hidden = f.rate_jpy === null;
       const missing = item.querySelector('[data-mark="missing"]');
@@ -152,6 +156,10 @@ function renderFigures(balance) {
   if (widget) {
     setText(widget, "net_assets", balance.net_assets.formatted);
     setText(widget, "rates_as_of", balance.rates_as_of_formatted ?? "—");
+    const gains = balance.net_assets.formatted_gains ?? {};
+    for (const field of ["unrealized_jpy", "unrealized_percent", "change_24h_jpy", "change_24h_percent"]) {
+      setText(widget, `net_${field}`, gains[field] ?? "—");
+    }
     setText(widget, "missing_rates", balance.missing_rates.map((code) => code.toUpperCase()).join(", "));
     widget.querySelector('[data-notice="incomplete"]').hidden = balance.complete;
     widget.querySelector('[data-notice="stale"]').hidden = !balance.stale;
