@@ -18,8 +18,6 @@ from decimal import Decimal
 from dashboard.core.formatting import plain
 
 VERSION = "journal-entry/1"
-# The digest an anchor of an empty journal records (no balance has an entry).
-EMPTY_HEADS = hashlib.sha256(b"").hexdigest()
 
 
 def canonical_time(moment: datetime) -> str:

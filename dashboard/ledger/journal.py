@@ -1,5 +1,6 @@
-"""Reading the balance journal: an account's history, holdings as of a past moment, and the
-check that every balance equals its journal's last figures."""
+"""Reading the balance journal: an account's history, holdings as of a past moment, the check
+that every balance equals its journal's last figures and that its hash chain holds, and the
+chain head an operator anchors."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -142,10 +143,10 @@ def _broken_link(chain: list[JournalEntry]) -> str | None:
 
 
 def anchor() -> str:
-    """The chain head to record, as a line of JSON: the latest entry's id, the digest of every balance's chain head
-    among the entries up to it (core/journal_hash.heads_digest) and the time taken. On PostgreSQL
-    the journal is locked against writers for an instant (SHARE), so that every entry numbered up
-    to that id has committed: none can appear below it later."""
+    """The chain head to record, as a line of JSON: the latest entry's id, the digest of every
+    balance's chain head among the entries up to it (core/journal_hash.heads_digest) and the time
+    taken. On PostgreSQL the journal is locked against writers for an instant (SHARE), so that
+    every entry numbered up to that id has committed: none can appear below it later."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL lock_timeout = '30s'"))
         db.session.execute(text("LOCK TABLE journal_entries IN SHARE MODE"))
