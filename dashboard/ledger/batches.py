@@ -195,8 +195,8 @@ def _chained_entries(changes, locked, last, *, source: str, now) -> list[dict]:
             "source": source, "effective_at": max(now, effective_at) if effective_at else now, "recorded_at": now,
             "idempotency_key": change.key,
         }
+        entry["hash"] = entry_hash(previous=previous, **entry)
         entry["prev_hash"] = previous
-        entry["hash"] = entry_hash(previous=previous, **{name: value for name, value in entry.items() if name != "prev_hash"})
         entries.append(entry)
     return entries
 

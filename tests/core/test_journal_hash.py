@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dashboard.core.formatting import plain
 from dashboard.core.journal_hash import canonical_decimal, canonical_text, entry_hash, heads_digest
 
 ENTRY = {
@@ -57,3 +60,10 @@ def test_the_heads_digest_is_one_line_per_balance_in_order():
     heads = [(1, "btc", 4, "aa" * 32), (1, "xem", 1, None)]
     assert heads_digest(heads) == hashlib.sha256(f"1 btc 4 {'aa' * 32}\n1 xem 1 None\n".encode()).hexdigest()
     assert heads_digest([]) == hashlib.sha256(b"").hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=0, max_value=Decimal("9" * 22), places=18)
+       | st.decimals(allow_nan=False, allow_infinity=False))
+def test_the_fast_decimal_text_is_the_exact_plain_text(value):
+    assert canonical_decimal(value) == plain(value)
