@@ -22,7 +22,7 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-CHUNK = 5000
+CHUNK = 20000
 
 NO_UPDATE_SQLITE = """CREATE TRIGGER journal_entries_no_update BEFORE UPDATE ON journal_entries
         BEGIN SELECT RAISE(ABORT, 'journal_entries is append-only: UPDATE refused'); END"""
@@ -58,8 +58,32 @@ def upgrade():
 
 
 def hash_existing_entries(connection) -> None:
-    """Every entry in (account, currency, sequence) order, read and written a chunk at a time,
-    each chained after the one before it on its balance."""
+    """Every entry in (account, currency, sequence) order, read a chunk at a time, each chained
+    after the one before it on its balance. On PostgreSQL the hashes are copied into a temporary
+    table and set by one UPDATE (a statement per row took 13 s per 100,000 entries); on SQLite
+    they are set by an executemany per chunk."""
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE journal_hashes (id integer PRIMARY KEY, prev_hash text, hash text) ON COMMIT DROP")
+    for updates in hashed_chunks(connection):
+        if postgresql:
+            with connection.connection.driver_connection.cursor() as cursor:
+                with cursor.copy("COPY journal_hashes (id, prev_hash, hash) FROM STDIN") as copy:
+                    for row in updates:
+                        copy.write_row((row["entry_id"], row["new_prev_hash"], row["new_hash"]))
+        else:
+            connection.execute(
+                journal.update().where(journal.c.id == sa.bindparam("entry_id"))
+                .values(prev_hash=sa.bindparam("new_prev_hash"), hash=sa.bindparam("new_hash")),
+                updates,
+            )
+    if postgresql:
+        connection.exec_driver_sql("UPDATE journal_entries AS e SET prev_hash = h.prev_hash, hash = h.hash"
+                                   " FROM journal_hashes AS h WHERE e.id = h.id")
+
+
+def hashed_chunks(connection):
     order = (journal.c.account_id, journal.c.currency_code, journal.c.sequence)
     after = None
     key, previous = None, None
@@ -77,11 +101,7 @@ def hash_existing_entries(connection) -> None:
             hash_ = entry_hash(previous=previous, **{name: row[name] for name in HASHED})
             updates.append({"entry_id": row["id"], "new_prev_hash": previous, "new_hash": hash_})
             previous = hash_
-        connection.execute(
-            journal.update().where(journal.c.id == sa.bindparam("entry_id"))
-            .values(prev_hash=sa.bindparam("new_prev_hash"), hash=sa.bindparam("new_hash")),
-            updates,
-        )
+        yield updates
         last = rows[-1]
         after = (last["account_id"], last["currency_code"], last["sequence"])
 
