@@ -5,12 +5,14 @@ PostgreSQL never chain from the same entry; a journal written before the chain i
 migration."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import uuid
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, insert, select, text
@@ -241,6 +243,14 @@ def fresh_database(backend, tmp_path, request) -> str:
     return with_search_path(base, schema)
 
 
+def migration_module():
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0015_journal_hash_chain.py"
+    spec = importlib.util.spec_from_file_location("migration_0015", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_migration_hashes_a_journal_written_before_the_chain(backend, tmp_path, request):
     from flask_migrate import upgrade
 
@@ -276,6 +286,14 @@ def test_the_migration_hashes_a_journal_written_before_the_chain(backend, tmp_pa
         hashes = db.session.execute(select(JournalEntry.sequence, JournalEntry.prev_hash, JournalEntry.hash)
                                     .where(JournalEntry.currency_code == "btc").order_by(JournalEntry.sequence)).all()
         assert hashes[0].prev_hash is None and [row.prev_hash for row in hashes[1:]] == [row.hash for row in hashes[:-1]]
+        # Read two rows at a time, a balance's chain crossing the chunks, the migration hashes the same.
+        migration = migration_module()
+        migration.CHUNK = 2
+        with db.engine.connect() as connection:
+            again = {row["entry_id"]: (row["new_prev_hash"], row["new_hash"])
+                     for chunk in migration.hashed_chunks(connection) for row in chunk}
+        assert again == {entry_id: (prev_hash, hash_) for entry_id, prev_hash, hash_ in db.session.execute(
+            select(JournalEntry.id, JournalEntry.prev_hash, JournalEntry.hash))}
         db.session.remove()
         # The append-only trigger is in force again.
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
