@@ -165,7 +165,8 @@ class Rate(db.Model):
 
 class JournalEntry(db.Model):
     """One change to one balance, written in the same transaction as the change. Append-only:
-    a database trigger refuses UPDATE and DELETE (migration 0002)."""
+    a database trigger refuses UPDATE and DELETE (migration 0002); each entry carries the hash
+    of its contents and of the entry before it on its balance (migration 0015)."""
 
     __tablename__ = "journal_entries"
     __table_args__ = (
