@@ -32,7 +32,7 @@ DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demopass"
 # The request timeout the drills hold the app to: gunicorn kills a worker stuck this long, and
 # the clients give up after it, so a hang shows as an answer that never came.
 WORKER_TIMEOUT = 15
-STATEMENT_TIMEOUT_MS = 2000
+STATEMENT_TIMEOUT_MS = 3000
 
 
 def require(tool: str, where: str | None = None) -> str:
@@ -186,6 +186,33 @@ class Gunicorn:
             if time.monotonic() > deadline:
                 pytest.fail("gunicorn's workers did not come up:\n" + self.log_path.read_text()[-5000:], pytrace=False)
             time.sleep(0.1)
+
+    def worker_with_port(self, local_port: int) -> int | None:
+        """The worker whose TCP connection leaves from local_port (a database backend's client_port)."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+                        inodes.add(f"socket:[{fields[9]}]")
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    with contextlib.suppress(OSError):
+                        if os.readlink(fd) in inodes:
+                            return pid
+        return None
+
+    def served_by(self, pid: int) -> float:
+        """Requests a worker has counted in its own metrics file (prometheus_client's multiprocess mode)."""
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        path = self.metrics_dir / f"counter_{pid}.db"
+        if not path.exists():
+            return 0
+        return sum(sample.value for metric in MultiProcessCollector.merge([str(path)]) for sample in metric.samples
+                   if sample.name == "dashboard_http_requests_total")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -354,6 +381,25 @@ class Stage:
                              autocommit=autocommit, connect_timeout=5) as connection:
             cursor = connection.execute(statement, parameters)
             return cursor.fetchall() if cursor.description else None
+
+
+@contextlib.contextmanager
+def account_row_locked(stage: Stage, email: str = DEMO_EMAIL):
+    """Another connection holds the account's row (SELECT … FOR UPDATE) until the block ends:
+    whatever writes it waits, as behind a long transaction or a migration."""
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={stage.cluster.port} user=postgres dbname=postgres",
+                         connect_timeout=5) as connection:
+        connection.execute("SELECT id FROM accounts WHERE email = %s FOR UPDATE", (email,))
+        yield connection
+        connection.rollback()
+
+
+def waiting_backends(stage: Stage) -> list[tuple[int, int]]:
+    """(backend pid, client port) of every session waiting for a lock."""
+    return [(pid, port) for pid, port in stage.sql(
+        "SELECT pid, client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")]
 
 
 def make_stage(workdir: Path, workers: int = 2, **env_extra: str) -> Stage:
