@@ -352,18 +352,33 @@ class Load:
             return list(self.samples)
 
 
-def seed_demo_account(database_url: str) -> None:
-    """The demo account, its balances and rates, written by the app's own ledger code."""
-    from dashboard import create_app
-    from dashboard.extensions import db
-    from dashboard.ledger.demo import seed_demo
+class Commands:
+    """The operator's `flask` commands against the cluster, run in this process (a Python start
+    less each: the machine is shared); the compensation drill runs the ones it kills as processes."""
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        seed_demo()
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    def __init__(self, database_url: str):
+        from dashboard import create_app
+
+        self.app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+
+    def __call__(self, *arguments: str):
+        from dashboard.extensions import db
+
+        try:
+            return self.app.test_cli_runner().invoke(args=list(arguments))
+        finally:
+            with self.app.app_context():
+                db.session.remove()
+                for engine in db.engines.values():
+                    engine.dispose()
+
+    def seed_demo(self) -> None:
+        """The demo account, its balances and rates, written by the app's own ledger code."""
+        from dashboard.ledger.demo import seed_demo
+
+        with self.app.app_context():
+            seed_demo()
+        self("--help")  # only to close the connections
 
 
 @dataclass
@@ -373,6 +388,7 @@ class Stage:
     server: Gunicorn
     env: dict[str, str]
     workdir: Path
+    flask: Commands
 
     def sql(self, statement: str, parameters=None, *, autocommit: bool = True):
         import psycopg
@@ -409,15 +425,16 @@ def make_stage(workdir: Path, workers: int = 2, **env_extra: str) -> Stage:
         cluster.start()
         redis.start()
         env = production_env(cluster.url, redis.url, **env_extra)
-        migrated = flask_command(env, "db", "upgrade")
-        assert migrated.returncode == 0, migrated.stderr
-        seed_demo_account(cluster.url)
+        flask = Commands(cluster.url)
+        migrated = flask("db", "upgrade")
+        assert migrated.exit_code == 0, migrated.output
+        flask.seed_demo()
         server = Gunicorn(env, workdir, workers=workers)
     except BaseException:
         redis.kill()
         cluster.destroy()
         raise
-    return Stage(cluster, redis, server, env, workdir)
+    return Stage(cluster, redis, server, env, workdir, flask)
 
 
 def tear_down(stage: Stage) -> None:
