@@ -314,7 +314,8 @@ class Sample:
 
 
 class Load:
-    """Signed-in clients asking for the wallet page and its API in turn, all along, each answer kept."""
+    """Signed-in clients asking for the wallet page and its API in turn, all along, each answer
+    kept; a path "POST /api/preferences" writes a switch instead."""
 
     PATHS = ("/api/balance", "/", "/api/history?range=1d", "/activity")
 
@@ -332,7 +333,10 @@ class Load:
             path = self.paths[turn % len(self.paths)]
             turn += 1
             started = time.monotonic()
-            answer = request(browser.base, path, cookie=browser.cookie)
+            if path.startswith("POST "):  # a write: one of the wallet's switches, turned each time
+                answer = browser.post_json(path.removeprefix("POST "), {"hide_small_balances": turn % 2 == 0})
+            else:
+                answer = request(browser.base, path, cookie=browser.cookie)
             with self._lock:
                 self.samples.append(Sample(started, time.monotonic(), path, answer))
             time.sleep(self.pause)

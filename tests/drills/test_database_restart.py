@@ -26,7 +26,8 @@ def add_jpy(stage, amount: str) -> None:
 def test_database_restart(stage):
     browsers = [Browser(stage.server.base) for _ in range(3)]
     start_jpy = jpy_available(browsers[0].get("/api/balance"))
-    with Load(browsers) as load:
+    paths = (*Load.PATHS, "POST /api/preferences")  # writes too: some meet the restart mid-transaction
+    with Load(browsers, paths=paths) as load:
         time.sleep(1.5)  # steady state: the read cache is warm
         stopping = time.monotonic()
         stage.cluster.stop("fast")
