@@ -33,6 +33,7 @@ DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demopass"
 # the clients give up after it, so a hang shows as an answer that never came.
 WORKER_TIMEOUT = 15
 STATEMENT_TIMEOUT_MS = 3000
+METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
 def require(tool: str, where: str | None = None) -> str:
@@ -80,9 +81,12 @@ class Cluster:
             raise RuntimeError(f"{' '.join(command[:2])} failed: {result.stdout}{result.stderr}\n"
                                f"{self.log.read_text() if self.log.exists() else ''}")
 
-    def start(self) -> None:
+    def start(self, tcp: bool = True) -> None:
+        """tcp=False: the Unix socket only, which the app does not use: the database is up for
+        the drill's own SQL and still down for the app."""
         self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start",
-                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=60")
+                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses={'127.0.0.1' if tcp else chr(39) * 2} "
+                        "-c max_connections=60")
 
     def stop(self, mode: str = "fast") -> None:
         """fast: every session is ended, as in a planned restart; immediate: the server dies, as in a crash."""
@@ -130,7 +134,7 @@ def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str,
                API_KEY_ENCRYPTION_KEY=Fernet.generate_key().decode(), LOG_FORMAT="json",
                # Many clients sign in from one address at once: the drills are not about throttling.
                LOGIN_LIMIT="10000 per minute", PYTHONPATH=str(REPO),
-               DATABASE_STATEMENT_TIMEOUT_MS=str(STATEMENT_TIMEOUT_MS))
+               DATABASE_STATEMENT_TIMEOUT_MS=str(STATEMENT_TIMEOUT_MS), METRICS_TOKEN=METRICS_TOKEN)
     env.update(extra)
     return env
 
@@ -213,6 +217,13 @@ class Gunicorn:
             return 0
         return sum(sample.value for metric in MultiProcessCollector.merge([str(path)]) for sample in metric.samples
                    if sample.name == "dashboard_http_requests_total")
+
+    def metric(self, name: str) -> float:
+        """A metric's value added up across the workers, from /metrics (0 when absent)."""
+        answer = request(self.base, "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert answer.status == 200, answer
+        return sum(float(line.rsplit(" ", 1)[1]) for line in answer.body.decode().splitlines()
+                   if line.startswith(name + " ") or line.startswith(name + "{"))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -397,7 +408,7 @@ class Stage:
     def sql(self, statement: str, parameters=None, *, autocommit: bool = True):
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.cluster.port} user=postgres dbname=postgres",
+        with psycopg.connect(f"host={self.cluster.root} port={self.cluster.port} user=postgres dbname=postgres",
                              autocommit=autocommit, connect_timeout=5) as connection:
             cursor = connection.execute(statement, parameters)
             return cursor.fetchall() if cursor.description else None
