@@ -227,7 +227,9 @@ class Gunicorn:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            # SIGQUIT: the quick shutdown; the graceful one (SIGTERM) is tested elsewhere
+            # (tests/operations/test_metrics.py, scripts/image-check.sh).
+            self.process.send_signal(signal.SIGQUIT)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
@@ -458,11 +460,31 @@ def tear_down(stage: Stage) -> None:
     stage.cluster.destroy()
 
 
-@pytest.fixture(scope="module")
-def stage(tmp_path_factory):
+@pytest.fixture(scope="session")
+def shared_stage(tmp_path_factory):
+    """One stage for every drill in this process (each xdist worker builds its own): the set-up
+    is most of a drill's cost on a shared machine."""
     stage = make_stage(tmp_path_factory.mktemp("drill"))
     yield stage
     tear_down(stage)
+
+
+@pytest.fixture
+def stage(shared_stage):
+    """The shared stage, put back up after each drill: a database or a Redis a failed drill left
+    down would fail the next one for the wrong reason. Each drill restores what it changed."""
+    yield shared_stage
+    if shared_stage.redis.process is None or shared_stage.redis.process.poll() is not None:
+        shared_stage.redis.start()
+    import psycopg
+
+    try:  # by TCP, as the app connects
+        psycopg.connect(f"host=127.0.0.1 port={shared_stage.cluster.port} user=postgres dbname=postgres",
+                        connect_timeout=5).close()
+    except psycopg.Error:  # down, or up on its Unix socket alone
+        with contextlib.suppress(RuntimeError):
+            shared_stage.cluster.stop("fast")
+        shared_stage.cluster.start()
 
 
 def report(title: str, figures: dict[str, object]) -> None:

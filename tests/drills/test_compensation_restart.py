@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from .conftest import REPO, Browser, Load, report
 
-HOLDERS = 300
+HOLDERS = 200
 SNAPSHOT = "2026-01-02T00:00:00+09:00"
 
 
@@ -68,11 +68,12 @@ def test_compensation_killed_and_resumed_across_a_database_restart(stage, tmp_pa
         stage.cluster.start()
         back = time.monotonic()
         fourth = stage.flask("compensation", "apply", str(plan), "--batch-size", "50")
-        time.sleep(max(0.5, back + 6 - time.monotonic()))  # the site, 5 s after the database's return
-    again = stage.flask("compensation", "apply", str(plan))
-    status = stage.flask("compensation", "status", str(plan))
-    verified = stage.flask("balances", "verify")
-    samples = [sample for sample in load.snapshot() if sample.started >= back + 5]
+        again = stage.flask("compensation", "apply", str(plan))
+        status = stage.flask("compensation", "status", str(plan))
+        verified = stage.flask("balances", "verify")
+    # The site as soon as the database is back (the restart drill holds it to 5 s; a crash's
+    # recovery is over when pg_ctl start returns).
+    samples = [sample for sample in load.snapshot() if sample.started >= back + 1]
     report("compensation across a restart", {
         "holders": HOLDERS, "applied before the kill": after_kill,
         "applied when the database crashed": f"{before_crash} or a few more",
