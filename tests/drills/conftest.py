@@ -33,6 +33,9 @@ DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demopass"
 # the clients give up after it, so a hang shows as an answer that never came.
 WORKER_TIMEOUT = 15
 STATEMENT_TIMEOUT_MS = 3000
+# Every drill in one xdist worker (scripts/test.sh runs pytest with --dist loadgroup): one stage
+# is built, not one per worker, and no two drills restart or stall the machine at once.
+DRILLS = pytest.mark.xdist_group("drills")
 METRICS_TOKEN = secrets.token_urlsafe(24)
 
 

@@ -10,7 +10,9 @@ import sys
 import time
 from decimal import Decimal
 
-from .conftest import REPO, Browser, Load, report
+from .conftest import DRILLS, REPO, Browser, Load, report
+
+pytestmark = DRILLS
 
 HOLDERS = 200
 SNAPSHOT = "2026-01-02T00:00:00+09:00"

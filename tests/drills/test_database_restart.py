@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from .conftest import WORKER_TIMEOUT, Browser, Load, report
+from .conftest import DRILLS, WORKER_TIMEOUT, Browser, Load, report
+
+pytestmark = DRILLS
 
 RECOVERY_SECONDS = 5  # the drill's promise: every request after this long succeeds
 OUTAGE_SECONDS = 3

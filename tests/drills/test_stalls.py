@@ -10,6 +10,7 @@ import threading
 import time
 
 from .conftest import (
+    DRILLS,
     STATEMENT_TIMEOUT_MS,
     WORKER_TIMEOUT,
     Browser,
@@ -18,6 +19,8 @@ from .conftest import (
     report,
     waiting_backends,
 )
+
+pytestmark = DRILLS
 
 
 def settings(stage) -> tuple:
@@ -105,7 +108,7 @@ def test_a_worker_killed_mid_request(stage):
             replaced_after = time.monotonic() - killed
         new_worker = next(iter(replaced))
         # The new worker serves: its own metrics file counts requests.
-        wait_for(lambda: stage.server.served_by(new_worker) > 0, 30, "the new worker to serve a request")
+        wait_for(lambda: stage.server.served_by(new_worker) > 0, 90, "the new worker to serve a request")
         served_after = time.monotonic() - killed
         ended = time.monotonic()
     samples = load.snapshot()
