@@ -142,11 +142,6 @@ def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str,
     return env
 
 
-def flask_command(env: dict[str, str], *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "dashboard", *arguments], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
-
-
 class Gunicorn:
     """The app as production serves it: gunicorn with the repository's gunicorn.conf.py."""
 
