@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from dashboard import config as config_module
-from dashboard import database  # noqa: F401  (registers the SQLite pragmas)
+from dashboard import database  # registers the SQLite pragmas too
 from dashboard.extensions import READS_BIND, csrf, db, failure_counters, login, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -47,6 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_database(app)
 
     db.init_app(app)
+    with app.app_context():
+        database.unbounded_for_commands(app, db.engines.values())
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     csrf.init_app(app)
     failure_counters.init_app(app)
@@ -111,9 +113,14 @@ def _configure_database(app: Flask) -> None:
     # before use instead of failing the request that happens to draw it.
     options.setdefault("pool_pre_ping", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        options.setdefault("connect_args", {"connect_timeout": 5})
+        options["connect_args"] = database.statement_timeout_connect_args(
+            app.config["SQLALCHEMY_DATABASE_URI"], dict(options.get("connect_args") or {"connect_timeout": 5}),
+            app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
     # A second pool on the same database for the signed-in request's reads (signed_in.py),
     # in autocommit mode for good: no BEGIN/ROLLBACK round trips, and no switching a pooled
     # connection's mode on every checkout (which cost as much as the query it saved).
+    # Flask-SQLAlchemy gives a bind none of SQLALCHEMY_ENGINE_OPTIONS: without them this pool,
+    # which every signed-in request uses first, had no pre-ping, no connect timeout and no
+    # statement timeout.
     binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
-    binds.setdefault(READS_BIND, {"url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"})
+    binds.setdefault(READS_BIND, {**options, "url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"})

@@ -80,6 +80,10 @@ def from_environment() -> dict:
         "SECRET_KEY": env.get("SECRET_KEY", ""),
         "DEBUG": _bool(env.get("FLASK_DEBUG")),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or None,
+        # PostgreSQL only: a request's statement that runs longer (stalled by a lock, say) is
+        # cancelled and the request answers 503, freeing the worker; 0 lets statements run on.
+        # Operator commands are not bounded (dashboard/database.py).
+        "DATABASE_STATEMENT_TIMEOUT_MS": _int("DATABASE_STATEMENT_TIMEOUT_MS", 5000),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "dashboard"),
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per minute"),

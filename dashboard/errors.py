@@ -17,6 +17,8 @@ from dashboard.extensions import db, login
 log = logging.getLogger(__name__)
 
 THROTTLE_STORE_RETRY_SECONDS = 30
+# PostgreSQL's query_canceled: what statement_timeout raises (a psycopg OperationalError).
+QUERY_CANCELED = "57014"
 
 
 def _messages() -> dict[int, str]:
@@ -117,12 +119,18 @@ def init_app(app) -> None:
             message = _("Signing in is temporarily unavailable. Please try again in a moment.")
         return render_error(503, message, headers={"Retry-After": str(THROTTLE_STORE_RETRY_SECONDS)})
 
-    # Connection-level failures only: the database is down, unreachable or dropped us.
-    # A DataError or IntegrityError is a bug or bad input, not an outage.
+    # Connection-level failures only: the database is down, unreachable or dropped us, or a
+    # statement outran DATABASE_STATEMENT_TIMEOUT_MS. A DataError or IntegrityError is a bug or
+    # bad input, not an outage.
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_unavailable(error):
-        log.warning("database unavailable: %s", error.__class__.__name__)
+        if getattr(getattr(error, "orig", None), "sqlstate", None) == QUERY_CANCELED:
+            # Stalled (a lock, a slow plan) past DATABASE_STATEMENT_TIMEOUT_MS: the database
+            # cancelled it and rolled it back; the worker is free for the next request.
+            log.warning("database statement timed out (DATABASE_STATEMENT_TIMEOUT_MS)")
+        else:
+            log.warning("database unavailable: %s", error.__class__.__name__)
         g.database_down = True
         # Flask-Login loads the account for every template; with no database, render the
         # page for an anonymous visitor instead of failing again inside the error handler.

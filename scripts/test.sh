@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (the app, its test extra, Debian's chromium, a Japanese
-# font, zbar-tools and promtool when missing and running as root), checks the layering and the
+# font, zbar-tools, promtool and redis-server when missing and running as root), checks the layering and the
 # lint rules, builds the documentation strictly, and runs the whole suite. Extra arguments go to
 # pytest. Under CI=true (or IMAGE_CHECK=1) the image check (scripts/image-check.sh: build the OCI
 # image, run it, check it) runs beside the suite, and its failure fails the run; IMAGE_CHECK=0
@@ -22,6 +22,8 @@ fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need_packages+=(font
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 # zbarimg decodes the authenticator set-up's QR code from a browser screenshot (tests/browser).
 command -v zbarimg >/dev/null 2>&1 || need_packages+=(zbar-tools)
+# The fault drills (tests/drills) start and kill a Redis of their own.
+command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     running_before=" $(pgrep -x prometheus | tr '\n' ' ' || true)"
@@ -59,8 +61,10 @@ if [ "${IMAGE_CHECK:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1 ]; then
 fi
 
 # Three workers on two cores: the suite waits on PostgreSQL, Chromium and subprocesses a third of the time.
+# loadgroup: tests are spread one by one as with the default, but those marked
+# xdist_group("drills") all go to one worker, which builds the fault drills' stage once.
 status=0
-"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-3}" "$@" || status=$?
+"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-3}" --dist loadgroup "$@" || status=$?
 
 if [ -n "$image_check_pid" ]; then
   if wait "$image_check_pid"; then

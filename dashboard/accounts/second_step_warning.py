@@ -4,17 +4,22 @@ their next sign-in (since the one before). Whoever failed it had the password, s
 to change it."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from dashboard.accounts import devices, security_events, throttle
 from dashboard.accounts.security_events import SecondStepFailures
 from dashboard.core.language_choice import format_moment
 from dashboard.models import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,13 @@ def _time(moment) -> str:
 def for_security_page(account_id: int) -> SecondStepWarning | None:
     """None when there is nothing to warn about."""
     failures = security_events.unanswered_second_step_failures(account_id)
-    seconds = throttle.second_step_locked_for(account_id)
+    try:
+        seconds = throttle.second_step_locked_for(account_id)
+    except (RedisError, StorageError) as error:
+        # The throttles' store is down: whether the second step is locked now cannot be known, and
+        # nobody can sign in meanwhile (503). The page shows what the database knows, not an error.
+        log.warning("throttling store unavailable for the security page: %s", error.__class__.__name__)
+        seconds = None
     if not failures.count and seconds is None:
         return None
     locked_until = None

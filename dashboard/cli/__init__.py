@@ -4,9 +4,12 @@ from __future__ import annotations
 import functools
 
 import click
+from flask import current_app
+from flask.cli import ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dashboard.cli import command_log
+from dashboard.database import lift_statement_timeout
 
 
 def register_commands(app) -> None:
@@ -25,12 +28,35 @@ def register_commands(app) -> None:
                     report):
         _explain_database_errors(command)
         command_log.log_each_run(command)
+        _unbounded(command)
         app.cli.add_command(command)
     # Flask-Migrate's `db` group comes to the `flask` command by its entry point, not through
     # app.cli; its commands are logged the same way (`db upgrade` is an operator's step too).
     from flask_migrate.cli import db as migrate_commands
 
     command_log.log_each_run(migrate_commands)
+    _unbounded(migrate_commands)
+
+
+def _unbounded(command: click.Command) -> None:
+    """DATABASE_STATEMENT_TIMEOUT_MS bounds a request's statements; an operator's command (a
+    migration, `balances verify` over every account, a compensation batch) runs as long as it takes."""
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _unbounded(subcommand)
+        return
+    if command.callback is None or getattr(command.callback, "unbounded", False):
+        return
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def unbounded(*args, **kwargs):
+        app = current_app._get_current_object() if current_app else click.get_current_context().ensure_object(ScriptInfo).load_app()  # noqa: SLF001 (Werkzeug's documented unwrap)
+        lift_statement_timeout(app)
+        return callback(*args, **kwargs)
+
+    unbounded.unbounded = True  # functools.wraps kept the other wrappers' marks
+    command.callback = unbounded
 
 
 def _explain_database_errors(command: click.Command) -> None:

@@ -176,5 +176,9 @@ def init_app(app: Flask, engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(conn):
-        conn.info.pop("dashboard_watched_write", None)
+        # A connection the server dropped mid-transaction (a restart) is invalidated: asking it
+        # for its info would raise PendingRollbackError over the database's own error. The pool
+        # replaces it; a flag left on its record only evicts once more at a later commit.
+        if not conn.invalidated:
+            conn.info.pop("dashboard_watched_write", None)
 

@@ -133,6 +133,24 @@ def test_store_unreachable_sign_in_is_a_translated_503_and_the_wallet_keeps_work
 
 
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}])
+def test_store_unreachable_every_signed_in_page_keeps_working(app, demo):
+    """The Redis drill (tests/drills/test_redis_gone.py) found the Security page answering 503: it
+    asked the store whether the second step is locked. Without the store it cannot know, and says
+    what the database knows."""
+    from dashboard.accounts.sessions import open_session
+    from dashboard.accounts.store import find_account
+
+    client = app.test_client()
+    with app.test_request_context():
+        token = open_session(find_account("demo@example.com").id)
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+    for path in ("/", "/activity", "/gains", "/gains/report", "/security", "/api-keys", "/api/balance",
+                 "/api/activity", "/api/history?range=1w", "/api/gains"):
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}])
 def test_store_unreachable_signed_api_is_a_json_503(client):
     response = client.get("/api/accounts/balance", headers={"ACCESS-KEY": "x" * 16, "ACCESS-NONCE": "1", "ACCESS-SIGNATURE": "0" * 64})
     assert response.status_code == 503
