@@ -7,7 +7,7 @@ from flask import Flask
 
 from dashboard import config as config_module
 from dashboard import database  # noqa: F401  (registers the SQLite pragmas)
-from dashboard.extensions import READS_BIND, csrf, db, failure_counters, login, migrate
+from dashboard.extensions import READS_BIND, REPLICA_BIND_PREFIX, csrf, db, failure_counters, login, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
     _configure_database(app)
+    config_module.check_replicas(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
@@ -59,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     signed_in.init_app(app)
     session_cookie.init_app(app)
     with app.app_context():
-        read_cache.init_app(app, db.engine)
+        read_cache.init_app(app, db.engine, {name: db.engines[name] for name in replica_binds(app)})
     i18n.init_app(app)
     sign_in.init_app(app)
     security.init_app(app)
@@ -112,8 +113,22 @@ def _configure_database(app: Flask) -> None:
     options.setdefault("pool_pre_ping", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         options.setdefault("connect_args", {"connect_timeout": 5})
+        if app.config.get("DATABASE_PGBOUNCER"):
+            # PgBouncer in transaction mode hands each transaction to any server connection,
+            # where a statement psycopg prepared on another is unknown: never prepare.
+            options["connect_args"] = {**options["connect_args"], "prepare_threshold": None}
     # A second pool on the same database for the signed-in request's reads (signed_in.py),
     # in autocommit mode for good: no BEGIN/ROLLBACK round trips, and no switching a pooled
     # connection's mode on every checkout (which cost as much as the query it saved).
     binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
     binds.setdefault(READS_BIND, {"url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"})
+    # One pool per replica (read_path/replicas.py), autocommit as the reads' own; a replica that
+    # does not answer within 2 seconds is left alone for a while rather than holding requests.
+    connect_args = {**options.get("connect_args", {}), "connect_timeout": 2}
+    for number, url in enumerate(app.config.get("DATABASE_REPLICA_URLS") or ()):
+        binds.setdefault(f"{REPLICA_BIND_PREFIX}{number + 1}", {
+            "url": url, "isolation_level": "AUTOCOMMIT", "pool_pre_ping": True, "connect_args": connect_args})
+
+
+def replica_binds(app: Flask) -> list[str]:
+    return [name for name in app.config.get("SQLALCHEMY_BINDS", {}) if name.startswith(REPLICA_BIND_PREFIX)]

@@ -6,6 +6,13 @@ once for every account, past a thousand of them); a thread per process LISTENs o
 and passes each change to the caches that subscribed (read_cache.py). The caches ask the feed
 two things: is it listening (if not, nothing may be cached, since a change could go unheard),
 and has anything been heard since a given moment (so a read that raced a change is not stored).
+
+With replicas (replicas.py), the feed also says where in the primary's write-ahead log each
+change was: after each batch of notifications it asks the primary's position on its own
+connection and, before any cache hears of the change, records it for the accounts the batch
+named (write_positions.py), so a read that follows the eviction waits for a replica that has
+replayed the change. It does the same when it (re)connects: what went unheard before must be
+replayed before a replica is read.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import weakref
 import psycopg
 
 from dashboard.metrics import CHANGE_FEED_LAST_NOTIFICATION, CHANGE_FEED_RECONNECTS
+from dashboard.read_path.write_positions import WritePositions, parse_lsn
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,7 @@ class ChangeFeed:
         self.listening = False  # True only while LISTEN is known to be in place
         self.schema: str | None = None
         self.backend_pid: int | None = None  # the LISTEN connection's server process, for operators and tests
+        self.positions: WritePositions | None = None  # with replicas: where each change was written
 
     # -- what the caches use ---------------------------------------------------------------
 
@@ -65,6 +74,13 @@ class ChangeFeed:
         """This process is about to commit a change to a watched table: drop what may be stale
         at once, for read-your-writes; the notification that follows the commit does it again."""
         self._publish(EVERYTHING, EVERYTHING)
+
+    def track_positions(self) -> WritePositions:
+        """Record the primary's position of every change heard (for replicas.py); once per feed."""
+        with self._lock:
+            if self.positions is None:
+                self.positions = WritePositions()
+            return self.positions
 
     # -- the listening thread ----------------------------------------------------------------
 
@@ -91,7 +107,10 @@ class ChangeFeed:
                     connection.execute(f"LISTEN {CHANNEL}")
                     self.schema = connection.execute("SELECT current_schema()").fetchone()[0]
                     self.backend_pid = connection.info.backend_pid
-                    # Anything may have changed while nobody listened: drop it all, then trust the feed.
+                    # Anything may have changed while nobody listened: drop it all, then trust the
+                    # feed (and, with replicas, read nothing older than now from them).
+                    if self.positions is not None:
+                        self.positions.wrote_everything(_position(connection))
                     self._publish(EVERYTHING, EVERYTHING)
                     self.listening = True
                     if connected_before:
@@ -99,9 +118,20 @@ class ChangeFeed:
                     connected_before = True
                     failures = 0
                     while True:
-                        for notification in connection.notifies(timeout=HEARTBEAT_SECONDS):
-                            self._heard(notification.payload)
-                        connection.execute("SELECT 1")
+                        batch = [notification.payload for notification in
+                                 connection.notifies(timeout=HEARTBEAT_SECONDS, stop_after=1)]
+                        if not batch:
+                            if self.positions is not None and not self.positions.floor:
+                                # Positions asked for after this connection began listening.
+                                self.positions.wrote_everything(_position(connection))
+                            else:
+                                connection.execute("SELECT 1")
+                            continue
+                        # What arrived with it, then one question for the whole batch.
+                        batch += [notification.payload for notification in connection.notifies(timeout=0)]
+                        position = _position(connection) if self.positions is not None else None
+                        for payload in batch:
+                            self._heard(payload, position)
             except Exception as error:  # noqa: BLE001 - any failure means: stop trusting the cache
                 log.warning("change feed lost (%s: %s); caching is off until it is back",
                             error.__class__.__name__, error)
@@ -111,13 +141,20 @@ class ChangeFeed:
             time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
             failures += 1
 
-    def _heard(self, payload: str) -> None:
+    def _heard(self, payload: str, position: int | None = None) -> None:
         schema, _, rest = payload.partition(":")
         if schema != self.schema:
             return  # another schema of the same database (tests and benches use several)
         CHANGE_FEED_LAST_NOTIFICATION.set(time.time())
         table, _, account = rest.partition(":")
-        self._publish(table, EVERYTHING if account == "*" else _account_id(account))
+        account_id = EVERYTHING if account == "*" else _account_id(account)
+        if position is not None and self.positions is not None:
+            # Before the caches hear: a read after the eviction must already wait for this.
+            if account_id is EVERYTHING or table in ("rates", "currencies"):
+                self.positions.wrote_everything(position)
+            else:
+                self.positions.wrote((account_id,), position)
+        self._publish(table, account_id)
 
     def _publish(self, table, account_id) -> None:
         with self._lock:
@@ -133,6 +170,11 @@ class ChangeFeed:
         if dead:
             with self._lock:
                 self._subscribers = [reference for reference in self._subscribers if reference not in dead]
+
+
+def _position(connection) -> int:
+    """The primary's write position now: at or past every commit whose notification was heard."""
+    return parse_lsn(connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0])
 
 
 def _account_id(text: str):
