@@ -152,25 +152,63 @@ def test_with_replay_paused_a_saved_switch_shows_at_once_and_others_still_read_t
     assert demo.get("/api/balance").json["show_in_header"] is False
 
 
-def test_another_process_holding_the_old_session_does_not_serve_it_to_the_browser_that_wrote(seeded, servers, paused):
-    """Two apps stand for two gunicorn workers: the one that did not take the write may not have
-    heard of it yet; the position in the browser's cookie keeps it from serving what it holds."""
+def test_another_process_that_has_not_heard_of_the_write_does_not_serve_what_it_holds(seeded, servers, paused):
+    """A second app stands for a second gunicorn worker, with a change feed of its own (another
+    URL of the same database) that has not heard of the write yet (deaf for the test): the
+    position in the browser's session cookie keeps it from serving the session it holds."""
     first = seeded()
-    second = replica_app(servers)
+    primary, replica = servers
+    second = make_app(primary.url("dashboard") + "?application_name=second-worker",
+                      DATABASE_REPLICA_URLS=[replica.url("dashboard")], REPLICA_MAX_LAG_SECONDS=60)
+    second_feed = second.extensions["dashboard_change_feed"]
+    assert second_feed is not first.extensions["dashboard_change_feed"]
+    second_feed.stamp()
+    wait_until(lambda: second_feed.listening and second_feed.positions.floor, "the second worker's feed listening")
     browser = first.test_client()
     sign_in(browser)
-    cookie = browser.get_cookie("session").value
+    clusters.replayed_up_to(replica, primary)
     other = second.test_client()
-    other.set_cookie("session", cookie)
-    assert other.get("/api/balance").json["show_in_header"] is True  # the second worker caches it
-    paused()
-    # The second worker hears nothing of this write: its cache is deaf for the test.
-    second.extensions["dashboard_read_cache"].changed = lambda table, account_id: None
-    assert browser.post("/api/preferences", json={"show_in_header": False}).status_code == 200
     other.set_cookie("session", browser.get_cookie("session").value)
-    assert other.get("/api/balance").json["show_in_header"] is False
-    with second.app_context():
-        dispose_engines()
+    assert other.get("/api/balance").json["show_in_header"] is True  # the second worker holds it now
+    try:
+        paused()
+        second_feed._heard = lambda payload, position=None: None  # hears nothing from here on
+        assert browser.post("/api/preferences", json={"show_in_header": False}).status_code == 200
+        other.set_cookie("session", browser.get_cookie("session").value)  # the browser's next request
+        assert other.get("/api/balance").json["show_in_header"] is False
+    finally:
+        del second_feed._heard
+        with second.app_context():
+            dispose_engines()
+
+
+def test_with_replay_paused_a_change_made_elsewhere_is_read_from_the_primary(seeded, servers, paused):
+    """A trade lands through another program: no cookie of this browser knows of it, the change
+    feed does, and the account's next read waits for a replica that has it (here: none)."""
+    app = seeded()
+    primary, replica = servers
+    browser = app.test_client()
+    sign_in(browser)
+    clusters.replayed_up_to(replica, primary)
+    before = browser.get("/api/balance").json
+    paused()
+    feed = app.extensions["dashboard_change_feed"]
+    with app.app_context():
+        from dashboard.models import Account
+
+        demo_id = db.session.query(Account.id).filter_by(email="demo@example.com").scalar()
+    stuck_before = feed.positions.needed(demo_id)
+    with primary.connect("dashboard") as connection:
+        connection.execute("UPDATE balances SET available = available + 1 WHERE account_id = %s AND currency_code = 'btc'",
+                           (demo_id,))
+    wait_until(lambda: feed.positions.needed(demo_id) > stuck_before, "the change feed hearing of the trade")
+    after = browser.get("/api/balance").json
+    assert after != before  # the new balance, although the replica has not replayed it
+    with replica.connect("dashboard") as connection:
+        old = connection.execute("SELECT available FROM balances WHERE account_id = %s AND currency_code = 'btc'", (demo_id,))
+        with primary.connect("dashboard") as on_primary:
+            new = on_primary.execute("SELECT available FROM balances WHERE account_id = %s AND currency_code = 'btc'", (demo_id,))
+            assert new.fetchone()[0] == old.fetchone()[0] + 1
 
 
 def test_a_replica_stopped_mid_run_costs_no_request(seeded, servers):
