@@ -8,7 +8,8 @@ the primary, and serves four dashboards under gunicorn beside the bare app: DATA
 and with DATABASE_REPLICA_URLS naming the replica, each with the read cache on and off. Every
 round visits every target in turn (wrk on /api/balance, signed in as the middle account); the
 best round stands for each. It then counts, per request and per server, the transactions each
-server committed (pg_stat_database.xact_commit): where the reads went.
+server committed (pg_stat_database.xact_commit: where the reads went) and the CPU its processes
+spent (/proc: what a read costs the database, the per-core figure of docs/capacity.md).
 
 Everything runs on one machine, so a replica adds no capacity here: the figures show the
 routing and what it costs (the replica's position asked once a second per worker, the LSN asked
@@ -51,6 +52,23 @@ def parse_args(argv=None) -> argparse.Namespace:
 def committed(cluster: clusters.Cluster) -> int:
     with cluster.connect() as connection:
         return connection.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = 'dashboard'").fetchone()[0]
+
+
+def cpu_seconds(cluster: clusters.Cluster) -> float:
+    """CPU time (user and system) of the cluster's server processes: the postmaster's children."""
+    postmaster = int((cluster.directory / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        if int(fields[1]) == postmaster or int(entry.name) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv=None) -> None:
@@ -109,25 +127,30 @@ def _path(key: str) -> str:
     return "/" if key == "bare" else "/api/balance"
 
 
-def where_reads_went(base: str, cookie: str, primary: clusters.Cluster, replica: clusters.Cluster) -> tuple[float, float]:
-    """Transactions committed per request on the primary and on the replica, over 3 s of load.
-    PostgreSQL reports a backend's counts at most once a second: read after a pause."""
+def where_reads_went(base: str, cookie: str, primary: clusters.Cluster, replica: clusters.Cluster) -> tuple[float, ...]:
+    """Per request, over 3 s of load: transactions committed on the primary and on the replica,
+    and the milliseconds of CPU each server's processes spent. PostgreSQL reports a backend's
+    counts at most once a second: read after a pause."""
     time.sleep(1.5)
     before = committed(primary), committed(replica)
+    cpu_before = cpu_seconds(primary), cpu_seconds(replica)
     result = wrk.run("routing", base + "/api/balance", seconds=3, connections=4, cookie=cookie)
+    cpu_after = cpu_seconds(primary), cpu_seconds(replica)
     time.sleep(1.5)
     after = committed(primary), committed(replica)
-    return ((after[0] - before[0]) / result.requests, (after[1] - before[1]) / result.requests)
+    return ((after[0] - before[0]) / result.requests, (after[1] - before[1]) / result.requests,
+            1000 * (cpu_after[0] - cpu_before[0]) / result.requests, 1000 * (cpu_after[1] - cpu_before[1]) / result.requests)
 
 
 def report(runs: dict, routing: dict, options) -> None:
     best = {key: max(results, key=lambda result: result.rps) for key, results in runs.items()}
     bare = best["bare"].rps
-    print(f"\n{'':48} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs bare':>8}   transactions per request: primary, replica")
+    print(f"\n{'':48} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs bare':>8}   per request: transactions on the primary, "
+          "on the replica; CPU ms of the primary's processes, the replica's")
     for label, key, _r, _c in TARGETS:
         result = best[key]
         where = routing.get(key)
-        shown = f"   {where[0]:.2f}, {where[1]:.2f}" if where else ""
+        shown = f"   {where[0]:.2f}, {where[1]:.2f}; {where[2]:.3f}, {where[3]:.3f}" if where else ""
         print(f"{label:48} {result.rps:7,.0f} {result.p50_ms:7.2f} {result.p99_ms:7.2f} {result.rps / bare:8.0%}{shown}", flush=True)
     for cached in (True, False):
         suffix = "" if cached else "_uncached"

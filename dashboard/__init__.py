@@ -122,12 +122,14 @@ def _configure_database(app: Flask) -> None:
     # connection's mode on every checkout (which cost as much as the query it saved).
     binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
     binds.setdefault(READS_BIND, {"url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"})
-    # One pool per replica (read_path/replicas.py), autocommit as the reads' own; a replica that
-    # does not answer within 2 seconds is left alone for a while rather than holding requests.
+    # One pool per replica (read_path/replicas.py), autocommit as the reads' own and, like it,
+    # without a ping on every checkout (a round trip per request): a connection the replica
+    # dropped fails its read, which the primary then answers, and the pool is emptied. A replica
+    # that does not answer within 2 seconds is left alone for a while rather than holding requests.
     connect_args = {**options.get("connect_args", {}), "connect_timeout": 2}
     for number, url in enumerate(app.config.get("DATABASE_REPLICA_URLS") or ()):
         binds.setdefault(f"{REPLICA_BIND_PREFIX}{number + 1}", {
-            "url": url, "isolation_level": "AUTOCOMMIT", "pool_pre_ping": True, "connect_args": connect_args})
+            "url": url, "isolation_level": "AUTOCOMMIT", "connect_args": connect_args})
 
 
 def replica_binds(app: Flask) -> list[str]:

@@ -176,6 +176,8 @@ class ReplicaRouter:
                 connection.close()
             except DBAPIError:
                 pass
+        # The pool's other connections are likely as dead (a restart, a failover): made anew next time.
+        replica.engine.dispose()
 
     # -- after a write -----------------------------------------------------------------------
 

@@ -44,6 +44,9 @@ class FakeEngine:
     def __init__(self, name, replayed, lag=0.0):
         self.name, self.replayed, self.lag, self.down, self.asked = name, replayed, lag, False, 0
 
+    def dispose(self):
+        pass
+
     def connect(self):
         if self.down:
             raise OperationalError("connect", {}, Exception("connection refused"))
