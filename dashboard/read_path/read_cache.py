@@ -200,6 +200,9 @@ def init_app(app: Flask, engine, replica_engines: dict | None = None) -> None:
     def _before_write(conn, cursor, statement, parameters, context, executemany):
         if _writes_watched_table(statement):
             conn.info["dashboard_watched_write"] = True
+            if router is not None and has_request_context():
+                # The rest of this request reads what it wrote: no replica has it yet.
+                g.read_pin = replicas.PRIMARY
 
     @event.listens_for(engine, "commit")
     def _before_commit(conn):

@@ -322,3 +322,28 @@ def test_pools_through_pgbouncer_in_transaction_mode(servers):
             with app.app_context():
                 db.session.remove()
                 dispose_engines()
+
+
+def test_a_request_that_wrote_reads_the_rest_from_the_primary(seeded, servers, paused):
+    """Its own commit is not on the replica yet (replay paused), nor in the cookie until the
+    answer goes out: the request's later reads go to the primary."""
+    from sqlalchemy import text
+
+    from dashboard.wallet import holdings
+
+    app = seeded(READ_CACHE_SECONDS=0)
+    with app.app_context():
+        demo_id = db.session.execute(text("SELECT id FROM accounts WHERE email = 'demo@example.com'")).scalar()
+    clusters.replayed_up_to(servers[1], servers[0])
+    with app.test_request_context():
+        before = dict((row[0], row[2]) for row in holdings.wallet_rows(demo_id))
+        replicas.close_connections()
+    paused()
+    with app.test_request_context():
+        db.session.execute(text("UPDATE balances SET available = available + 1 WHERE account_id = :id AND currency_code = 'btc'"),
+                           {"id": demo_id})
+        db.session.commit()
+        after = dict((row[0], row[2]) for row in holdings.wallet_rows(demo_id))
+        replicas.close_connections()
+        db.session.remove()
+    assert after["btc"] == before["btc"] + 1
