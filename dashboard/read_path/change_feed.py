@@ -52,6 +52,7 @@ class ChangeFeed:
         self.schema: str | None = None
         self.backend_pid: int | None = None  # the LISTEN connection's server process, for operators and tests
         self.positions: WritePositions | None = None  # with replicas: where each change was written
+        self._closed = threading.Event()
 
     # -- what the caches use ---------------------------------------------------------------
 
@@ -97,10 +98,15 @@ class ChangeFeed:
             self._thread = threading.Thread(target=self._run, name="dashboard-change-feed", daemon=True)
             self._thread.start()
 
+    def close(self) -> None:
+        """Stop listening for good (a database that is going away: the tests' own clusters)."""
+        self._closed.set()
+        self.listening = False
+
     def _run(self) -> None:
         failures = 0
         connected_before = False
-        while True:  # a daemon thread: it ends with the process
+        while not self._closed.is_set():  # a daemon thread: it ends with the process, or when closed
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._connect_timeout,
                                      application_name="dashboard-change-feed") as connection:
@@ -117,7 +123,7 @@ class ChangeFeed:
                         CHANGE_FEED_RECONNECTS.inc()
                     connected_before = True
                     failures = 0
-                    while True:
+                    while not self._closed.is_set():
                         batch = [notification.payload for notification in
                                  connection.notifies(timeout=HEARTBEAT_SECONDS, stop_after=1)]
                         if not batch:
@@ -133,12 +139,15 @@ class ChangeFeed:
                         for payload in batch:
                             self._heard(payload, position)
             except Exception as error:  # noqa: BLE001 - any failure means: stop trusting the cache
+                if self._closed.is_set():
+                    break
                 log.warning("change feed lost (%s: %s); caching is off until it is back",
                             error.__class__.__name__, error)
             finally:
                 self.listening = False
                 self._publish(EVERYTHING, EVERYTHING)
-            time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+            if self._closed.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]):
+                break
             failures += 1
 
     def _heard(self, payload: str, position: int | None = None) -> None:
@@ -186,6 +195,14 @@ def _account_id(text: str):
 
 _FEEDS: dict[str, ChangeFeed] = {}
 _FEEDS_LOCK = threading.Lock()
+
+
+def close_feeds(where) -> None:
+    """Close and forget this process's feeds whose conninfo where(conninfo) accepts."""
+    with _FEEDS_LOCK:
+        closing = [conninfo for conninfo in _FEEDS if where(conninfo)]
+        for conninfo in closing:
+            _FEEDS.pop(conninfo).close()
 
 
 def feed_for(conninfo: str, connect_timeout: int = 5) -> ChangeFeed:

@@ -16,6 +16,7 @@ from bench import clusters
 from dashboard.extensions import db
 from dashboard.metrics import REPLICA_READS
 from dashboard.read_path import replicas
+from dashboard.read_path.change_feed import close_feeds
 
 OTHER_EMAIL, OTHER_PASSWORD = "other@example.com", "otherpass1"
 
@@ -27,6 +28,8 @@ def servers():
         migrate_to_head(primary.url("dashboard"))
         clusters.replayed_up_to(replica, primary)
         yield primary, replica
+        # The change feeds of this process would go on calling the stopped clusters.
+        close_feeds(lambda conninfo: f":{primary.port}/" in conninfo)
 
 
 def replica_app(servers, **config):
