@@ -1,6 +1,7 @@
 """The bench's replica mode: the dashboard on a primary alone and on a primary with a streaming replica.
 
-Usage (from the repository root): python -m bench.replicas [--accounts 20000] [--rounds 3] [--duration 3]
+Usage (from the repository root): python -m bench.replicas [--accounts 20000] [--rounds 3] [--duration 3],
+or through the bench's script: bash bench/run.sh --replica [the same options].
 
 It starts its own primary and replica (bench/clusters.py: initdb, pg_basebackup -R, pg_ctl, on
 free ports, removed at the end; the machine's PostgreSQL is not used), loads the accounts into
@@ -160,4 +161,10 @@ def report(runs: dict, routing: dict, options) -> None:
 
 
 if __name__ == "__main__":
+    import signal
+    import sys
+
+    # SystemExit unwinds through every `with`: the servers and the clusters are stopped.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
     main()
