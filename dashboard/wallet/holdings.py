@@ -19,7 +19,7 @@ from dashboard.core.language_choice import format_moment
 from dashboard.core.valuation import JPY, Holding, Valuation, value_holdings
 from dashboard.core.valuation import Rate as RateInput
 from dashboard.models import Balance, Currency, JournalEntry, Rate
-from dashboard.read_path import read_cache
+from dashboard.read_path import read_cache, replicas
 from dashboard.read_path.signed_in import read_connection
 from dashboard.wallet.currency_names import currency_name
 from dashboard.wallet.derived import KeepsDerived
@@ -75,7 +75,8 @@ def wallet_rows(account_id: int) -> WalletRows:
 
 
 def _read_wallet_rows(account_id: int) -> WalletRows:
-    read = read_connection().execute(WALLET_QUERY, {"account_id": account_id}).all()
+    read = replicas.read(account_id, lambda connection: connection.execute(WALLET_QUERY, {"account_id": account_id}).all(),
+                         read_connection)
     return WalletRows(
         ((code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use, jpy_rate, as_of)
          for code, decimals, available, in_use, jpy_rate, as_of, _sequence in read),
