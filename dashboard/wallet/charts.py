@@ -60,6 +60,12 @@ def wallet_charts(figures: WalletFigures) -> dict:
     return figures.derived(key, lambda: _make_charts(figures, requested_range()))
 
 
+def allocation_slices(figures: WalletFigures) -> list[dict]:
+    """The allocation chart's slices alone (the live wallet sends them with each change)."""
+    return figures.derived(("allocation", app_identity(), select_locale()),
+                           lambda: _allocation(figures.document, select_locale()))
+
+
 def _make_charts(figures: WalletFigures, range_name: str) -> dict:
     locale, zone, discreet = select_locale(), display_zone(), current_user.discreet
     document = figures.document
