@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g
+from flask_babel import force_locale
 from flask_login import current_user
 from werkzeug.test import EnvironBuilder
 
-from dashboard.language.i18n import select_locale
+from dashboard.language.i18n import display_zone, select_locale
 from dashboard.read_path import signed_in
+from dashboard.read_path.signed_in import SignedInAccount
 from dashboard.wallet.charts import allocation_slices
-from dashboard.wallet.views import current_figures
+from dashboard.wallet.holdings import WalletPreferences, figures_of
+from dashboard.wallet.page_memo import app_identity
+from dashboard.wallet.views import balance_etag, balance_json, current_figures, figures_for
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ class Answer:
     status: int
     body: bytes                     # the JSON document, or the refusal
     headers: tuple[tuple[str, str], ...]
-    account_id: int | None = None   # set when signed in (status 200)
+    account: SignedInAccount | None = None  # the session's account, as this answer found it (status 200)
     locale: str | None = None
     event_id: str | None = None     # /api/balance's ETag, without its quotes
     event: str | None = None        # the event's data: {"balance": <the document>, "allocation": [...]}
@@ -44,11 +48,16 @@ class Answer:
 
     @property
     def signed_in(self) -> bool:
-        return self.status == 200 and self.account_id is not None
+        return self.status == 200 and self.account is not None
+
+    @property
+    def account_id(self) -> int | None:
+        return None if self.account is None else self.account.id
 
 
 def ask(app: Flask, headers: dict[str, str], address: str) -> Answer:
-    """/api/balance as the stream's browser would be answered, in this thread."""
+    """/api/balance as the stream's browser would be answered, in this thread (outside any app
+    context: a request pushes its own, with its own `g`)."""
     builder = EnvironBuilder(path=BALANCE_PATH, method="GET", headers=headers,
                              environ_base={"REMOTE_ADDR": address})
     try:
@@ -62,13 +71,49 @@ def ask(app: Flask, headers: dict[str, str], address: str) -> Answer:
                      if name.lower() not in ("content-type", "content-length", "etag", "vary"))
         if response.status_code != 200 or not current_user.is_authenticated:
             return Answer(response.status_code, body, kept)
+        account = current_user._get_current_object()  # noqa: SLF001 (Werkzeug's documented unwrap)
+        locale = select_locale()
+        current_figures()  # made already, unless the answer was a remembered one (unchanged_refresh.py)
         document = body.rstrip(b"\n").decode()
-        allocation = current_app.json.dumps(allocation_slices(current_figures()), separators=(",", ":"))
         return Answer(
-            200, body, kept, account_id=current_user.id, locale=select_locale(),
-            event_id=(response.get_etag()[0] or None), event='{"balance":' + document + ',"allocation":' + allocation + "}",
+            200, body, kept, account=account, locale=locale, event_id=response.get_etag()[0] or None,
+            event=_event_data(document, _allocation_json(g.wallet_rows, locale)),
             check_at=_check_at(g.get("signed_in_row"), current_app.config),
         )
+
+
+def made(account: SignedInAccount, locale: str, rows, now: datetime) -> tuple[str, bytes]:
+    """(id, encoded event) of the figures of an account whose session is known to be valid, from
+    its wallet rows: what ask() would answer, by the same functions, without a request. In an app
+    context. Kept with the figures, so streams of accounts with the same figures share it."""
+    figures_made, _until = figures_for(account, rows, locale=locale, zone=display_zone(), now=now)
+    preferences = WalletPreferences.of(account)
+
+    def make() -> tuple[str, bytes]:
+        event_id = balance_etag(figures_made, preferences)
+        document = balance_json(figures_made, preferences).rstrip("\n")
+        with force_locale(locale):
+            return event_id, encode(event_id, _event_data(document, _allocation_json(rows, locale)))
+
+    return figures_made.derived(("live_event", preferences, app_identity()), make)
+
+
+def encode(event_id: str, data: str, retry_ms: int | None = None) -> bytes:
+    """One Server-Sent Event named "figures" (its data is one line: compact JSON)."""
+    retry = f"retry: {retry_ms}\r\n" if retry_ms else ""
+    return f"id: {event_id}\r\nevent: figures\r\n{retry}data: {data}\r\n\r\n".encode()
+
+
+def _event_data(document: str, allocation: str) -> str:
+    return '{"balance":' + document + ',"allocation":' + allocation + "}"
+
+
+def _allocation_json(rows, locale: str) -> str:
+    # Made from the balances and rates alone: kept with the base figures, which every account with
+    # the same rows shares, not with this account's gains.
+    base = figures_of(rows, locale=locale, zone=display_zone(), max_age=current_app.config["RATE_MAX_AGE"])
+    return base.derived(("allocation_json", app_identity()), lambda: current_app.json.dumps(
+        allocation_slices(base, locale), separators=(",", ":")))
 
 
 def _check_at(row, config) -> datetime | None:

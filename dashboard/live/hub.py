@@ -17,21 +17,26 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from dashboard.extensions import READS_BIND, db
 from dashboard.live import figures
 from dashboard.read_path import signed_in
 from dashboard.read_path.change_feed import EVERYTHING, feed_for
 from dashboard.read_path.sqlite_feed import SqliteDataVersion
+from dashboard.wallet import holdings
 
 log = logging.getLogger(__name__)
 
 # Changes that may end or move a session (sign-out, "sign out everywhere else", a language
 # saved on the account): each stream of the account asks with its own session.
 SESSION_TABLES = frozenset({"accounts", "login_sessions"})
+# What a change calls for, per account: its sessions asked one by one, its balances read again,
+# its figures made again.
+SESSIONS, HOLDINGS, FIGURES = 1, 2, 4
 POLL_SECONDS = 0.25      # how often the figures thread looks for sessions due and, on SQLite, commits
 BATCH = 512              # events handed to the loop at once
 RETRY_SECONDS = 2.0      # a stream whose figures could not be made is asked again after this
@@ -57,12 +62,6 @@ class Stream:
         self.wakeup = asyncio.Event()
 
 
-def encode(event_id: str, data: str, retry_ms: int | None = None) -> bytes:
-    """One Server-Sent Event named "figures" (the data is one line: compact JSON)."""
-    retry = f"retry: {retry_ms}\r\n" if retry_ms else ""
-    return f"id: {event_id}\r\nevent: figures\r\n{retry}data: {data}\r\n\r\n".encode()
-
-
 class Hub:
     def __init__(self, app: Flask, loop: asyncio.AbstractEventLoop):
         self.app = app
@@ -71,15 +70,18 @@ class Hub:
         self._cond = threading.Condition()
         self._joining: list[tuple[Stream, asyncio.Future]] = []
         self._leaving: list[Stream] = []
-        self._dirty: dict[int, bool] = {}   # account id -> whether its sessions must be asked too
-        self._all_dirty: bool | None = None  # every account: None, or whether sessions too
+        self._dirty: dict[int, int] = {}   # account id -> what its change calls for (SESSIONS | ...)
+        self._all_dirty = 0                  # what a change to every account calls for
+        self._holdings: dict[int, holdings.AccountHoldings] = {}  # of the accounts with a stream
         self._groups: dict[tuple[int, str], list[Stream]] = {}
+        self._accounts: dict[tuple[int, str], object] = {}  # each group's account, as last found
         self._by_account: dict[int, set[tuple[int, str]]] = defaultdict(set)
         self._stopping = False
         self._polling = False
         self._thread = threading.Thread(target=self._run, name="dashboard-live-figures", daemon=True)
         self.streams = 0           # open streams (for /metrics and the bench)
-        self.figures_made = 0      # /api/balance answers made (once per group and change)
+        self.figures_made = 0      # figures made for a group without a request
+        self.figures_asked = 0     # /api/balance asked for with a stream's own session
         self._feed, self._poll = self._listen()
 
     # -- the loop's side ---------------------------------------------------------------------
@@ -135,12 +137,19 @@ class Hub:
         if threading.current_thread() is self._thread and not self._polling:
             # A write of our own (a session's "last seen"): the database's notification follows.
             return
-        sessions = table is EVERYTHING or table in SESSION_TABLES
+        if table is EVERYTHING:
+            flags = SESSIONS | HOLDINGS | FIGURES
+        elif table in SESSION_TABLES:
+            flags = SESSIONS | FIGURES  # the account's switches and language are in its figures
+        elif table == "balances":
+            flags = HOLDINGS | FIGURES
+        else:  # rates, currencies
+            flags = FIGURES
         with self._cond:
             if account_id is EVERYTHING:
-                self._all_dirty = bool(self._all_dirty) or sessions
+                self._all_dirty |= flags
             else:
-                self._dirty[account_id] = self._dirty.get(account_id, False) or sessions
+                self._dirty[account_id] = self._dirty.get(account_id, 0) | flags
             self._cond.notify()
 
     # -- the figures thread ------------------------------------------------------------------
@@ -149,7 +158,7 @@ class Hub:
         last_scan = 0.0
         while True:
             with self._cond:
-                if not (self._joining or self._leaving or self._dirty or self._all_dirty is not None or self._stopping):
+                if not (self._joining or self._leaving or self._dirty or self._all_dirty or self._stopping):
                     self._cond.wait(POLL_SECONDS)
                 if self._stopping:
                     return
@@ -166,17 +175,17 @@ class Hub:
                         self._polling = False
                 with self._cond:
                     dirty, self._dirty = self._dirty, {}
-                    all_dirty, self._all_dirty = self._all_dirty, None
+                    all_dirty, self._all_dirty = self._all_dirty, 0
                 batch: list = []
                 for stream, future in joining:
                     self._welcome(stream, future)
-                if all_dirty is not None:
-                    dirty = dict.fromkeys(self._by_account, all_dirty)
-                for account_id, sessions in dirty.items():
-                    self._refresh_account(account_id, sessions, batch)
-                    if len(batch) >= BATCH:
-                        self._hand_over(batch)
-                        batch = []
+                if all_dirty:
+                    dirty = {account_id: dirty.get(account_id, 0) | all_dirty for account_id in self._by_account}
+                if dirty:
+                    _t0 = time.perf_counter()
+                    self._round(dirty, batch)
+                    import sys
+                    print(f"ROUND {len(dirty)} {1000*(time.perf_counter()-_t0):.0f}ms", file=sys.stderr, flush=True)
                 now = time.monotonic()
                 if now - last_scan >= POLL_SECONDS:
                     last_scan = now
@@ -186,12 +195,78 @@ class Hub:
                 log.exception("live figures: a round failed")
                 time.sleep(RETRY_SECONDS)
 
+    def _round(self, dirty: dict[int, int], batch: list) -> None:
+        """Every changed account's figures made again: their wallet rows read together first (the
+        rates once, the balances of accounts whose balances changed), then asked for per group."""
+        accounts = [account_id for account_id in dirty if account_id in self._by_account]
+        for account_id in accounts:
+            if dirty[account_id] & HOLDINGS:
+                self._holdings.pop(account_id, None)
+        with self.app.app_context():
+            connection = db.engines[READS_BIND].connect()
+            try:
+                currency_rates = holdings.read_currency_rates(connection)
+                missing = [account_id for account_id in accounts if account_id not in self._holdings]
+                if missing:
+                    self._holdings.update(holdings.read_holdings(connection, missing))
+            finally:
+                connection.close()
+        # Made once per distinct holdings: accounts holding the same share one object, and with it
+        # every figure kept with it.
+        shared: dict[holdings.AccountHoldings, holdings.WalletRows] = {}
+        rows = {}
+        for account_id in accounts:
+            held = self._holdings[account_id]
+            made = shared.get(held)
+            if made is None:
+                made = shared[held] = holdings.compose_wallet_rows(currency_rates, held)
+            rows[account_id] = made
+        asked: list[tuple[int, bool]] = []  # accounts whose sessions must answer for themselves
+        now = datetime.now(UTC)
+        with self.app.app_context():
+            for account_id in accounts:
+                if dirty[account_id] & SESSIONS:
+                    asked.append((account_id, True))
+                else:
+                    try:
+                        made = self._make(account_id, rows[account_id], now, batch)
+                    except Exception:  # noqa: BLE001 - asked for with a session below instead
+                        log.exception("live figures: an account's figures failed")
+                        made = False
+                    if not made:
+                        asked.append((account_id, False))
+                if len(batch) >= BATCH:
+                    self._hand_over(batch)
+                    batch.clear()
+        # Outside the app context above: each request pushes its own, with its own `g`.
+        with holdings.rows_given(rows):
+            for account_id, sessions in asked:
+                self._refresh_account(account_id, sessions, batch)
+                if len(batch) >= BATCH:
+                    self._hand_over(batch)
+                    batch.clear()
+
+    def _make(self, account_id: int, rows, now: datetime, batch: list) -> bool:
+        """The account's new figures for each of its groups, from the account as its last answer
+        found it (its sessions are valid: an end is heard, or is due, and asked for apart)."""
+        for key in list(self._by_account.get(account_id, ())):
+            account = self._accounts.get(key)
+            if account is None:
+                return False
+            event_id, event = figures.made(account, key[1], rows, now)
+            self.figures_made += 1
+            for stream in self._groups.get(key, ()):
+                if not stream.closed and stream.sent_id != event_id:
+                    stream.sent_id = event_id
+                    batch.append((stream, event, None))
+        return True
+
     def _hand_over(self, batch: list) -> None:
         if batch:
-            self.loop.call_soon_threadsafe(self._deliver, batch)
+            self.loop.call_soon_threadsafe(self._deliver, list(batch))
 
     def _ask(self, stream: Stream) -> figures.Answer:
-        self.figures_made += 1
+        self.figures_asked += 1
         return figures.ask(self.app, stream.headers, stream.address)
 
     def _welcome(self, stream: Stream, future: asyncio.Future) -> None:
@@ -215,6 +290,7 @@ class Hub:
             self._groups.setdefault(key, []).append(stream)
             self._by_account[answer.account_id].add(key)
         stream.account_id, stream.locale, stream.check_at = answer.account_id, answer.locale, answer.check_at
+        self._accounts[key] = answer.account
 
     def _unplace(self, stream: Stream) -> None:
         key = (stream.account_id, stream.locale)
@@ -223,11 +299,13 @@ class Hub:
             group.remove(stream)
             if not group:
                 del self._groups[key]
+                self._accounts.pop(key, None)
                 keys = self._by_account.get(stream.account_id)
                 if keys is not None:
                     keys.discard(key)
                     if not keys:
                         del self._by_account[stream.account_id]
+                        self._holdings.pop(stream.account_id, None)
 
     def _forget(self, stream: Stream) -> None:
         if stream.account_id is not None:
@@ -264,7 +342,7 @@ class Hub:
                     self._recheck(stream, batch)
                 continue
             group[0].check_at = answer.check_at
-            event = encode(answer.event_id, answer.event)
+            event = figures.encode(answer.event_id, answer.event)
             for stream in group:
                 self._send(stream, answer, event, batch)
 
@@ -282,11 +360,9 @@ class Hub:
                 self._retry_soon([stream])
             return
         self._place(stream, answer)
-        self._send(stream, answer, encode(answer.event_id, answer.event), batch)
+        self._send(stream, answer, figures.encode(answer.event_id, answer.event), batch)
 
     def _retry_soon(self, streams: list[Stream]) -> None:
-        from datetime import timedelta
-
         at = signed_in.now() + timedelta(seconds=RETRY_SECONDS)
         for stream in streams:
             stream.check_at = at

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from dashboard.live.figures import FORWARDED_HEADERS
-from dashboard.live.hub import Hub, Stream, encode
+from dashboard.live.figures import FORWARDED_HEADERS, encode
+from dashboard.live.hub import Hub, Stream
 
 # Our ids are /api/balance's ETags: hex digests. Anything else was not sent by us.
 EVENT_ID = re.compile(r"[0-9a-f]{1,64}")

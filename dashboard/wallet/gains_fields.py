@@ -55,8 +55,10 @@ def with_gains(base: WalletFigures, account_id: int, ledger: tuple, method: str,
     costs = kept_with_figures(("average_costs", app, account_id, ledger, method, zone),
                               lambda: average_costs(account_id, method, ZoneInfo(zone)))
     past = kept_with_figures(("rates_24h", app, boundary), lambda: rates_as_of(boundary, int(PERIOD.total_seconds())))
-    # base is keyed on the rows (balances and rates), not on the journal or the method.
-    figures = base.derived(("gains", account_id, ledger, method, zone, boundary),
+    # base is keyed on the rows (balances and rates), not on the journal or the method; the gains
+    # are made from base, the costs and the past rates alone, so accounts with the same rows and
+    # costs share them (the live wallet makes every open account's figures after each tick).
+    figures = base.derived(("gains", costs, boundary),
                            lambda: WalletFigures(add_gains(base.document, dict(costs), dict(past))))
     return figures, boundary + PERIOD + DAY
 
