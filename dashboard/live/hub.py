@@ -82,6 +82,7 @@ class Hub:
         self.streams = 0           # open streams (for /metrics and the bench)
         self.figures_made = 0      # figures made for a group without a request
         self.figures_asked = 0     # /api/balance asked for with a stream's own session
+        self.last_round_seconds = 0.0
         self._feed, self._poll = self._listen()
 
     # -- the loop's side ---------------------------------------------------------------------
@@ -182,10 +183,9 @@ class Hub:
                 if all_dirty:
                     dirty = {account_id: dirty.get(account_id, 0) | all_dirty for account_id in self._by_account}
                 if dirty:
-                    _t0 = time.perf_counter()
+                    started = time.perf_counter()
                     self._round(dirty, batch)
-                    import sys
-                    print(f"ROUND {len(dirty)} {1000*(time.perf_counter()-_t0):.0f}ms", file=sys.stderr, flush=True)
+                    self.last_round_seconds = time.perf_counter() - started
                 now = time.monotonic()
                 if now - last_scan >= POLL_SECONDS:
                     last_scan = now

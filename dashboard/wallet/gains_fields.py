@@ -3,7 +3,7 @@ change over 24 hours; their sums on net assets.
 
 What they are made from changes far less often than the figures (which every rate tick makes
 again), so each part is kept under the key of what it is made from, in memos that already exist:
-- the acquisition cost, in the figures' memo (holdings.kept_with_figures), keyed on the app, the
+- the acquisition cost, in a memo of its own (_COSTS), keyed on the app, the
   account, its balances' last journal sequence numbers (read with the wallet's rows: every fill,
   transfer and compensation writes one), its method and its zone: a rate tick reads nothing
   again; a fill, a transfer, a compensation or a change of method makes it again;
@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import decimal
 import math
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
+
+from cachetools import LRUCache
 
 from dashboard.core.cost_basis import to_decimal
 from dashboard.core.formatting import number, plain
@@ -41,6 +44,13 @@ HIDDEN_FIELDS = ("average_price_jpy", "cost_jpy", "unrealized_jpy", "change_24h_
 _EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 
 
+# The acquisition costs, per account: a few hundred bytes each, kept apart from the figures' memo
+# (about 20 kB an entry, 2,048 of them), where a stream process's thousands of accounts each
+# evicted the next one's and read it again after every tick. As many as the read cache's wallets.
+_COSTS: LRUCache = LRUCache(maxsize=20_000)
+_COSTS_LOCK = threading.Lock()
+
+
 def boundary_of(now: datetime) -> datetime:
     """The 15-minute boundary at or before 24 hours ago."""
     return ORIGIN + ((now - DAY - ORIGIN) // PERIOD) * PERIOD
@@ -52,8 +62,13 @@ def with_gains(base: WalletFigures, account_id: int, ledger: tuple, method: str,
     boundary: the rates of 24 hours ago move on). ledger: the wallet rows' (holdings.WalletRows)."""
     boundary = boundary_of(now)
     app = app_identity()
-    costs = kept_with_figures(("average_costs", app, account_id, ledger, method, zone),
-                              lambda: average_costs(account_id, method, ZoneInfo(zone)))
+    key = ("average_costs", app, account_id, ledger, method, zone)
+    with _COSTS_LOCK:
+        costs = _COSTS.get(key)
+    if costs is None:
+        costs = average_costs(account_id, method, ZoneInfo(zone))
+        with _COSTS_LOCK:
+            _COSTS[key] = costs
     past = kept_with_figures(("rates_24h", app, boundary), lambda: rates_as_of(boundary, int(PERIOD.total_seconds())))
     # base is keyed on the rows (balances and rates), not on the journal or the method; the gains
     # are made from base, the costs and the past rates alone, so accounts with the same rows and

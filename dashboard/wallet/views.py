@@ -145,6 +145,8 @@ def wallet_context():
         "discreet": current_user.discreet,
         "wallet_charts": lambda: wallet_charts(current_figures()),
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
+        # The live wallet's stream (dashboard/live), served beside the app on the same origin.
+        "stream_url": request.script_root + current_app.config["STREAM_PATH"] if current_app.config["STREAM_PATH"] else "",
     }
 
 
