@@ -11,13 +11,18 @@ whose rates are as of that tick or a later one. A stream is dropped when it clos
 has not received the last tick 5 s after the ticking stops. Memory per stream: the stream
 process's resident memory with the N streams open, less its memory with one, over N - 1.
 
-Run: python -m bench.streams [--streams 5000] [--seconds 30] [--schema streams_5000]
+With --requests, the sync workers' /api/balance is measured against a bare Flask app (as
+bench/run.sh does) before the streams open and while they are open.
+
+Run: python -m bench.streams [--streams 5000] [--seconds 30] [--schema streams_5000] [--requests]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
+import json
 import multiprocessing
 import os
 import secrets
@@ -41,8 +46,9 @@ CATCH_UP_SECONDS = 5
 
 # -- the sessions ----------------------------------------------------------------------------
 
-def open_sessions(schema: str, accounts: int) -> list[str]:
-    """A sign-in session for each account (written by COPY) and its signed session cookie."""
+def open_sessions(schema: str, accounts: int, extra: int = 0) -> list[str]:
+    """A sign-in session for each account (written by COPY) and its signed session cookie; extra:
+    that many more, for the first accounts again (another browser of theirs)."""
     from dashboard import create_app
     from dashboard.models import LoginSession
 
@@ -51,7 +57,7 @@ def open_sessions(schema: str, accounts: int) -> list[str]:
     name = app.session_interface.get_cookie_name(app)
     now = datetime.now(UTC).isoformat()
     cookies, lines = [], io.StringIO()
-    for account_id in range(1, accounts + 1):
+    for account_id in [*range(1, accounts + 1), *range(1, extra + 1)]:
         token = secrets.token_urlsafe(32)
         lines.write(f"{LoginSession.hash_token(token)}\t{account_id}\t{now}\t{now}\tbench\t127.0.0.1\n")
         cookies.append(f"{name}={serializer.dumps({'_user_id': token, '_fresh': True})}")
@@ -205,6 +211,17 @@ def tick(schema: str, seconds: float, commits: dict[str, float], stop: threading
             time.sleep(max(0.0, next_at - time.monotonic()))
 
 
+def request_ratio(bare_url: str, app_url: str, cookie: str, rounds: int = 3, seconds: float = 3) -> tuple[float, float, float]:
+    """Best-of-rounds requests/s of the bare app and of /api/balance, and their ratio."""
+    from .wrk import run as wrk
+
+    bare, dashboard = [], []
+    for _ in range(rounds):
+        bare.append(wrk("bare", f"{bare_url}/", seconds=seconds, connections=16).rps)
+        dashboard.append(wrk("balance", f"{app_url}/api/balance", seconds=seconds, connections=16, cookie=cookie).rps)
+    return max(bare), max(dashboard), max(dashboard) / max(bare)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -234,6 +251,9 @@ def main(argv=None) -> None:
     parser.add_argument("--streams", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the rates tick (default 30)")
     parser.add_argument("--schema", help="default: streams_<streams>")
+    parser.add_argument("--requests", action="store_true",
+                        help="also the sync workers' /api/balance against a bare Flask app (wrk, 16 connections), "
+                             "before the streams open and while they are open")
     args = parser.parse_args(argv)
     if not 1 <= args.streams <= 15000:
         parser.error("--streams must be between 1 and 15000 (a file descriptor each, on both sides)")
@@ -243,8 +263,18 @@ def main(argv=None) -> None:
     bench_schema.migrate(schema)
     if (load.loaded_accounts(schema) or (0, None))[0] != args.streams:
         load.load(schema, args.streams, log=lambda *a: None)
-    cookies = open_sessions(schema, args.streams)
+    cookies = open_sessions(schema, args.streams, extra=1)  # the last one: the sync workers' requests
+    cookies, request_cookie = cookies[:-1], cookies[-1]
     port = free_port()
+    servers = contextlib.ExitStack()
+    ratios = {}
+    if args.requests:
+        from .server import Workers, serve
+
+        workers = Workers(2, "sync", 1)  # the production command's
+        bare_url = servers.enter_context(serve("bench.bare_app:create_app()", workers))
+        app_url = servers.enter_context(serve("dashboard:create_app()", workers, env=bench_schema.app_environment(schema)))
+        ratios["before the streams open"] = request_ratio(bare_url, app_url, request_cookie)
     process = start_stream_process(schema, port)
     stop_client = multiprocessing.Event()
     parent, child = multiprocessing.Pipe()
@@ -265,11 +295,16 @@ def main(argv=None) -> None:
         opening = time.monotonic() - started
         time.sleep(2)
         resident = resident_bytes(process.pid)
+        if args.requests:
+            ratios[f"while {open_count:,} streams are open"] = request_ratio(bare_url, app_url, request_cookie)
         commits: dict[str, float] = {}
         stop = threading.Event()
-        cpu_before = _cpu_seconds(process.pid)
+        cpu_before, client_before = _cpu_seconds(process.pid), _cpu_seconds(client.pid)
         tick(schema, args.seconds, commits, stop)
         cpu_seconds = _cpu_seconds(process.pid) - cpu_before
+        client_seconds = _cpu_seconds(client.pid) - client_before
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream/healthz", timeout=10) as answer:
+            health = json.loads(answer.read())
         time.sleep(CATCH_UP_SECONDS)
         stop_client.set()
         _kind, received = parent.recv()
@@ -279,12 +314,15 @@ def main(argv=None) -> None:
         if client.is_alive():
             client.terminate()
         stop_process(process)
+        servers.close()
     delays, dropped, ticks = measure(received, commits)
     per_stream = (resident - baseline) / max(1, args.streams - 1)
     print(f"bench.streams: {args.streams} streams on one stream process (schema {schema}), "
           f"{open_count} open after {opening:.1f} s{'; first errors: ' + '; '.join(errors) if errors else ''}")
     print(f"rates ticking {TICKS_PER_SECOND}×/s for {args.seconds:g} s: {ticks} ticks, "
-          f"{len(delays)} tick deliveries measured; stream process CPU {cpu_seconds / args.seconds:.0%} of a core")
+          f"{len(delays)} tick deliveries measured; CPU: stream process {cpu_seconds / args.seconds:.0%} of a core, "
+          f"client {client_seconds / args.seconds:.0%}; figures made {health['figures_made']}, "
+          f"last round {1000 * health['last_round_seconds']:.0f} ms; load average {os.getloadavg()[0]:.1f}")
     print()
     print("| streams | ticks | p50 ms | p99 ms | max ms | dropped | memory per stream |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -293,6 +331,12 @@ def main(argv=None) -> None:
               f"| {1000 * max(delays):,.0f} | {dropped} | {per_stream / 1024:,.1f} KiB |")
     else:
         print(f"| {args.streams:,} | {ticks} | — | — | — | {dropped} | {per_stream / 1024:,.1f} KiB |")
+    if ratios:
+        print("\nThe sync workers (gunicorn, 2 sync workers, wrk 16 connections, best of 3 rounds of 3 s), /api/balance:\n")
+        print("| | bare req/s | `/api/balance` req/s | vs bare |")
+        print("|---|---:|---:|---:|")
+        for name, (bare, balance, ratio) in ratios.items():
+            print(f"| {name} | {bare:,.0f} | {balance:,.0f} | {ratio:.0%} |")
     met = bool(delays) and percentile(delays, 0.99) < 1.0 and dropped == 0
     print(f"\ntarget p99 < 1 s and no stream dropped: {'met' if met else 'NOT met'}")
 

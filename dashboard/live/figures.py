@@ -22,6 +22,7 @@ from dashboard.language.i18n import display_zone, select_locale
 from dashboard.read_path import signed_in
 from dashboard.read_path.signed_in import SignedInAccount
 from dashboard.wallet.charts import allocation_slices
+from dashboard.wallet.gains_fields import acquisition_costs
 from dashboard.wallet.holdings import WalletPreferences, figures_of
 from dashboard.wallet.page_memo import app_identity
 from dashboard.wallet.views import balance_etag, balance_json, current_figures, figures_for
@@ -96,6 +97,14 @@ def made(account: SignedInAccount, locale: str, rows, now: datetime) -> tuple[st
             return event_id, encode(event_id, _event_data(document, _allocation_json(rows, locale)))
 
     return figures_made.derived(("live_event", preferences, app_identity()), make)
+
+
+def alike(account: SignedInAccount, locale: str, rows) -> tuple:
+    """Everything made() makes an account's event from, but the moment: accounts alike in it get
+    the same event (the same rows object, the same language, choices and acquisition costs). In
+    an app context."""
+    costs = acquisition_costs(account.id, rows.ledger, account.cost_method, display_zone())
+    return id(rows), locale, WalletPreferences.of(account), costs
 
 
 def encode(event_id: str, data: str, retry_ms: int | None = None) -> bytes:

@@ -223,13 +223,14 @@ class Hub:
             rows[account_id] = made
         asked: list[tuple[int, bool]] = []  # accounts whose sessions must answer for themselves
         now = datetime.now(UTC)
+        made_here: dict = {}  # what this round made, by everything it is made from
         with self.app.app_context():
             for account_id in accounts:
                 if dirty[account_id] & SESSIONS:
                     asked.append((account_id, True))
                 else:
                     try:
-                        made = self._make(account_id, rows[account_id], now, batch)
+                        made = self._make(account_id, rows[account_id], now, batch, made_here)
                     except Exception:  # noqa: BLE001 - asked for with a session below instead
                         log.exception("live figures: an account's figures failed")
                         made = False
@@ -246,15 +247,20 @@ class Hub:
                     self._hand_over(batch)
                     batch.clear()
 
-    def _make(self, account_id: int, rows, now: datetime, batch: list) -> bool:
+    def _make(self, account_id: int, rows, now: datetime, batch: list, made_here: dict) -> bool:
         """The account's new figures for each of its groups, from the account as its last answer
-        found it (its sessions are valid: an end is heard, or is due, and asked for apart)."""
+        found it (its sessions are valid: an end is heard, or is due, and asked for apart). Made
+        once per round for accounts alike in everything the figures are made from."""
         for key in list(self._by_account.get(account_id, ())):
             account = self._accounts.get(key)
             if account is None:
                 return False
-            event_id, event = figures.made(account, key[1], rows, now)
-            self.figures_made += 1
+            alike = figures.alike(account, key[1], rows)
+            made = made_here.get(alike)
+            if made is None:
+                made = made_here[alike] = figures.made(account, key[1], rows, now)
+                self.figures_made += 1
+            event_id, event = made
             for stream in self._groups.get(key, ()):
                 if not stream.closed and stream.sent_id != event_id:
                     stream.sent_id = event_id

@@ -62,13 +62,7 @@ def with_gains(base: WalletFigures, account_id: int, ledger: tuple, method: str,
     boundary: the rates of 24 hours ago move on). ledger: the wallet rows' (holdings.WalletRows)."""
     boundary = boundary_of(now)
     app = app_identity()
-    key = ("average_costs", app, account_id, ledger, method, zone)
-    with _COSTS_LOCK:
-        costs = _COSTS.get(key)
-    if costs is None:
-        costs = average_costs(account_id, method, ZoneInfo(zone))
-        with _COSTS_LOCK:
-            _COSTS[key] = costs
+    costs = acquisition_costs(account_id, ledger, method, zone)
     past = kept_with_figures(("rates_24h", app, boundary), lambda: rates_as_of(boundary, int(PERIOD.total_seconds())))
     # base is keyed on the rows (balances and rates), not on the journal or the method; the gains
     # are made from base, the costs and the past rates alone, so accounts with the same rows and
@@ -76,6 +70,18 @@ def with_gains(base: WalletFigures, account_id: int, ledger: tuple, method: str,
     figures = base.derived(("gains", costs, boundary),
                            lambda: WalletFigures(add_gains(base.document, dict(costs), dict(past))))
     return figures, boundary + PERIOD + DAY
+
+
+def acquisition_costs(account_id: int, ledger: tuple, method: str, zone: str) -> tuple:
+    """The account's unit costs by its method, as of the journal the ledger names (memoised)."""
+    key = ("average_costs", app_identity(), account_id, ledger, method, zone)
+    with _COSTS_LOCK:
+        costs = _COSTS.get(key)
+    if costs is None:
+        costs = average_costs(account_id, method, ZoneInfo(zone))
+        with _COSTS_LOCK:
+            _COSTS[key] = costs
+    return costs
 
 
 def add_gains(document: dict, costs: dict[str, Fraction | None], past_rates: dict[str, Decimal]) -> dict:

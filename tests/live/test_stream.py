@@ -196,3 +196,33 @@ def test_another_accounts_change_never_reaches_this_stream(app, client, signed_i
     deposit(app, demo_id(app), amount="0.125")  # then one of its own, to look for what came before
     event = next_figures(reader)
     assert (event.json()["balance"], event.id) == balance_now(client)
+
+
+def test_the_rows_read_together_are_the_rows_read_alone(app, demo):
+    """The live wallet's two statements give WALLET_QUERY's rows, ledger included."""
+    from dashboard.extensions import READS_BIND
+    from dashboard.wallet import holdings
+
+    account = demo_id(app)
+    deposit(app, account, amount="0.5")  # a journal entry: its sequence number is in the ledger
+    with app.app_context():
+        with db.engines[READS_BIND].connect() as connection:
+            together = holdings.read_holdings(connection, [account, 999_999])
+            rates = holdings.read_currency_rates(connection)
+        alone = holdings._read_wallet_rows(account)  # noqa: SLF001
+    made = holdings.compose_wallet_rows(rates, together[account])
+    assert made == alone and made.ledger == alone.ledger
+    assert any(sequence for _code, sequence in made.ledger)
+    assert together[999_999] == holdings.AccountHoldings((), ())
+
+
+@pytest.fixture
+def app_config():
+    return {"STREAM_HEARTBEAT_SECONDS": 1}
+
+
+def test_a_heartbeat_comment_keeps_an_idle_stream(app, client, signed_in_stream):
+    reader = signed_in_stream
+    next_figures(reader)
+    said = reader.next(comments=True)
+    assert said is not None and said.comment is not None and said.name is None
