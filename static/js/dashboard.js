@@ -184,7 +184,10 @@ async function refresh() {
       return;
     }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    lastBalance = await response.json();
+    const balance = await response.json();
+    // The stream came back while this answer was on its way: its figures are the newer ones.
+    if (streaming) return;
+    lastBalance = balance;
     lastEtag = response.headers.get("ETag");
     renderFigures(lastBalance);
     if (failedLast) showStatus("", false);
@@ -393,8 +396,8 @@ function setupStream() {
 function setupRefresh() {
   if (!body.dataset.balanceUrl) return;
   const seconds = Number(body.dataset.refreshSeconds) || 30;
-  refresh();
-  setupStream();
+  // With a stream, its first event brings the current figures; without, ask for them now.
+  if (!setupStream()) refresh();
   setInterval(() => {
     if (!streaming && document.visibilityState === "visible") refresh();
   }, seconds * 1000);
