@@ -100,11 +100,12 @@ def made(account: SignedInAccount, locale: str, rows, now: datetime) -> tuple[st
 
 
 def alike(account: SignedInAccount, locale: str, rows) -> tuple:
-    """Everything made() makes an account's event from, but the moment: accounts alike in it get
-    the same event (the same rows object, the same language, choices and acquisition costs). In
-    an app context."""
+    """Everything made() makes an account's event from but its wallet rows and the moment: the
+    language, the choices and the acquisition costs (these by the rows' journal numbers, which
+    change with its balances). Accounts alike in it and in their rows get the same event. In an
+    app context."""
     costs = acquisition_costs(account.id, rows.ledger, account.cost_method, display_zone())
-    return id(rows), locale, WalletPreferences.of(account), costs
+    return locale, WalletPreferences.of(account), costs
 
 
 def encode(event_id: str, data: str, retry_ms: int | None = None) -> bytes:

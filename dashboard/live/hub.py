@@ -75,6 +75,7 @@ class Hub:
         self._holdings: dict[int, holdings.AccountHoldings] = {}  # of the accounts with a stream
         self._groups: dict[tuple[int, str], list[Stream]] = {}
         self._accounts: dict[tuple[int, str], object] = {}  # each group's account, as last found
+        self._alike: dict[tuple[int, str], tuple] = {}     # each group's figures.alike(), but the rows
         self._by_account: dict[int, set[tuple[int, str]]] = defaultdict(set)
         self._stopping = False
         self._polling = False
@@ -255,7 +256,12 @@ class Hub:
             account = self._accounts.get(key)
             if account is None:
                 return False
-            alike = figures.alike(account, key[1], rows)
+            # What the figures are made from but the rates: the same until the account's
+            # balances, journal, choices or language change (each drops it).
+            alike = self._alike.get(key)
+            if alike is None or alike[0] is not self._holdings.get(account_id):
+                alike = self._alike[key] = (self._holdings.get(account_id), figures.alike(account, key[1], rows))
+            alike = (id(rows), alike[1])
             made = made_here.get(alike)
             if made is None:
                 made = made_here[alike] = figures.made(account, key[1], rows, now)
@@ -296,6 +302,8 @@ class Hub:
             self._groups.setdefault(key, []).append(stream)
             self._by_account[answer.account_id].add(key)
         stream.account_id, stream.locale, stream.check_at = answer.account_id, answer.locale, answer.check_at
+        if self._accounts.get(key) != answer.account:
+            self._alike.pop(key, None)
         self._accounts[key] = answer.account
 
     def _unplace(self, stream: Stream) -> None:
@@ -306,6 +314,7 @@ class Hub:
             if not group:
                 del self._groups[key]
                 self._accounts.pop(key, None)
+                self._alike.pop(key, None)
                 keys = self._by_account.get(stream.account_id)
                 if keys is not None:
                     keys.discard(key)

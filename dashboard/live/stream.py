@@ -32,6 +32,19 @@ ENDED = b'event: end\r\ndata: {"reason":"signed_out"}\r\n\r\n'
 _NOT_FOR_STREAMS = frozenset({"cache-control", "set-cookie", "connection", "x-accel-buffering"})
 
 
+class _EventStream(EventSourceResponse):
+    """sse-starlette's response without a send timeout: its cancel scope around every send cost
+    more than the send itself at thousands of streams. A browser that stops reading holds one
+    slot (the latest event), never a queue, and its disconnect is still noticed."""
+
+    async def _send_with_timeout(self, send, message) -> None:
+        try:
+            await send(message)
+        except BaseException:
+            self._send_interrupted = True
+            raise
+
+
 async def stream(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     last_event_id = request.headers.get("last-event-id")
@@ -55,9 +68,7 @@ async def stream(request: Request) -> Response:
         first = encode(answer.event_id, answer.event, hub.retry_ms)
     kept = {name: value for name, value in answer.headers if name.lower() not in _NOT_FOR_STREAMS}
     kept["Cache-Control"] = "no-store"
-    # No send timeout: a browser that stops reading holds one slot (the latest event), never a
-    # queue, and a timeout's cancel scope on every send cost more than the send at thousands of streams.
-    return EventSourceResponse(_events(hub, joined, first), headers=kept, ping=request.app.state.heartbeat)
+    return _EventStream(_events(hub, joined, first), headers=kept, ping=request.app.state.heartbeat)
 
 
 async def _events(hub: Hub, joined: Stream, first: bytes) -> AsyncIterator[bytes]:
