@@ -136,6 +136,12 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE", "Asia/Tokyo"),
         "RATE_MAX_AGE": timedelta(minutes=_int("RATE_MAX_AGE_MINUTES", 15)),
         "REFRESH_SECONDS": _int("REFRESH_SECONDS", 30),
+        # The live wallet (dashboard/live): where the page opens its stream ("" leaves the page to
+        # its refresh alone), the stream's heartbeat comment, and how long a browser waits before
+        # it reconnects a stream that broke.
+        "STREAM_PATH": env.get("STREAM_PATH", "/api/stream"),
+        "STREAM_HEARTBEAT_SECONDS": _positive("STREAM_HEARTBEAT_SECONDS", 15),
+        "STREAM_RETRY_SECONDS": _positive("STREAM_RETRY_SECONDS", 3),
         # The wallet page's two charts (allocation, net assets over time); off leaves them out of
         # the page (/api/history stays), which is also how the bench measures what they cost.
         "WALLET_CHARTS": _bool(env.get("WALLET_CHARTS"), default=True),

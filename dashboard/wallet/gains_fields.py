@@ -3,10 +3,11 @@ change over 24 hours; their sums on net assets.
 
 What they are made from changes far less often than the figures (which every rate tick makes
 again), so each part is kept under the key of what it is made from, in memos that already exist:
-- the acquisition cost, in the figures' memo (holdings.kept_with_figures), keyed on the app, the
+- the acquisition cost, in a memo of its own (_COSTS), keyed on the app, the
   account, its balances' last journal sequence numbers (read with the wallet's rows: every fill,
   transfer and compensation writes one), its method and its zone: a rate tick reads nothing
-  again; a fill, a transfer, a compensation or a change of method makes it again;
+  again; a fill, a transfer, a compensation or a change of method makes it again; beside it,
+  what the cost makes with the units held (the average price and the cost, with their texts);
 - the rates of 24 hours ago, the same for every account, in the same memo, keyed on the app and
   the 15-minute boundary: read once per process per boundary;
 - the figures with both, with the base figures' own `derived`.
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import decimal
 import math
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
+
+from cachetools import LRUCache
 
 from dashboard.core.cost_basis import to_decimal
 from dashboard.core.formatting import cut_decimal_zero, number, plain
@@ -45,6 +49,13 @@ HIDDEN_FIELDS = ("average_price_jpy", "cost_jpy", "unrealized_jpy", "change_24h_
 _EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
 
 
+# The acquisition costs and what they make with the units held, per account: a few hundred bytes each, kept apart from the figures' memo
+# (about 20 kB an entry, 2,048 of them), where a stream process's thousands of accounts each
+# evicted the next one's and read it again after every tick. As many as the read cache's wallets.
+_COSTS: LRUCache = LRUCache(maxsize=20_000)
+_COSTS_LOCK = threading.Lock()
+
+
 def boundary_of(now: datetime) -> datetime:
     """The 15-minute boundary at or before 24 hours ago."""
     return ORIGIN + ((now - DAY - ORIGIN) // PERIOD) * PERIOD
@@ -56,18 +67,35 @@ def with_gains(base: WalletFigures, account_id: int, ledger: tuple, method: str,
     boundary: the rates of 24 hours ago move on). ledger: the wallet rows' (holdings.WalletRows)."""
     boundary = boundary_of(now)
     app = app_identity()
-    locale = base.document["locale"]
-    costs = kept_with_figures(("average_costs", app, account_id, ledger, method, zone),
-                              lambda: average_costs(account_id, method, ZoneInfo(zone)))
+    costs = acquisition_costs(account_id, ledger, method, zone)
     # What the cost makes with the units held (the ledger fixes both): its fields and their text,
-    # made once per ledger rather than at every tick.
-    held = kept_with_figures(("held_costs", app, account_id, ledger, method, zone, locale),
-                             lambda: held_costs(base.document, dict(costs)))
+    # made once per ledger and language rather than at every tick, kept beside the costs.
+    held = _kept(("held_costs", app, account_id, ledger, method, zone, base.document["locale"]),
+                 lambda: held_costs(base.document, dict(costs)))
     past = kept_with_figures(("rates_24h", app, boundary), lambda: rates_as_of(boundary, int(PERIOD.total_seconds())))
-    # base is keyed on the rows (balances and rates), not on the journal or the method.
-    figures = base.derived(("gains", account_id, ledger, method, zone, boundary),
+    # base is keyed on the rows (balances and rates), not on the journal or the method; the gains
+    # are made from base, the costs and the past rates alone (held is made from base and the
+    # costs), so accounts with the same rows and costs share them (the live wallet makes every
+    # open account's figures after each tick).
+    figures = base.derived(("gains", costs, boundary),
                            lambda: WalletFigures(add_gains(base.document, dict(held), dict(past))))
     return figures, boundary + PERIOD + DAY
+
+
+def acquisition_costs(account_id: int, ledger: tuple, method: str, zone: str) -> tuple:
+    """The account's unit costs by its method, as of the journal the ledger names (memoised)."""
+    return _kept(("average_costs", app_identity(), account_id, ledger, method, zone),
+                 lambda: average_costs(account_id, method, ZoneInfo(zone)))
+
+
+def _kept(key: tuple, make):
+    with _COSTS_LOCK:
+        value = _COSTS.get(key)
+    if value is None:  # two threads may both make it; they make the same thing
+        value = make()
+        with _COSTS_LOCK:
+            _COSTS[key] = value
+    return value
 
 
 @dataclass(frozen=True)

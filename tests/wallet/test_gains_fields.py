@@ -95,8 +95,9 @@ def _fresh(app, client, path: str):
     """The answer made afresh: no figures, cost or page remembered, the read cache emptied."""
     from tests_support import drop_read_cache
 
-    from dashboard.wallet import holdings
+    from dashboard.wallet import gains_fields, holdings
     holdings._DOCUMENTS.clear()  # noqa: SLF001
+    gains_fields._COSTS.clear()  # noqa: SLF001
     drop_read_cache(app)
     return client.get(path)
 
