@@ -316,6 +316,7 @@ def main(argv=None) -> None:
         stop_process(process)
         servers.close()
     delays, dropped, ticks = measure(received, commits)
+    events = sum(sum(1 for moment, _at in moments if moment in commits) for moments, _ended, _error in received)
     per_stream = (resident - baseline) / max(1, args.streams - 1)
     print(f"bench.streams: {args.streams} streams on one stream process (schema {schema}), "
           f"{open_count} open after {opening:.1f} s{'; first errors: ' + '; '.join(errors) if errors else ''}")
@@ -323,6 +324,9 @@ def main(argv=None) -> None:
           f"{len(delays)} tick deliveries measured; CPU: stream process {cpu_seconds / args.seconds:.0%} of a core, "
           f"client {client_seconds / args.seconds:.0%}; figures made {health['figures_made']}, "
           f"last round {1000 * health['last_round_seconds']:.0f} ms; load average {os.getloadavg()[0]:.1f}")
+    if events:
+        print(f"events received during the ticking: {events:,}, {events / args.seconds:,.0f}/s; the stream process's CPU "
+              f"per event sent {1e6 * cpu_seconds / events:,.0f} µs (its rounds, fan-out and sends)")
     print()
     print("| streams | ticks | p50 ms | p99 ms | max ms | dropped | memory per stream |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
