@@ -1,6 +1,7 @@
 """The bench in one command: load PostgreSQL, serve the bare app and the dashboard alike, drive both.
 
 Usage (from the repository root): python -m bench [--sizes 1000,1700000] [--rounds 3] [--duration 5] [--quick]
+The replica mode: python -m bench --replica [--accounts 20000] [--rounds 3] (bench/replicas.py).
 """
 from __future__ import annotations
 
@@ -271,6 +272,15 @@ def _stop_on_signal(signum, _frame):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--replica"]:
+        # The replica mode (bench/replicas.py): `bash bench/run.sh --replica [its options]`.
+        from . import replicas
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _stop_on_signal)
+        replicas.main(argv[1:])
+        return 0
     args = parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop_on_signal)

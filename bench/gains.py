@@ -2,6 +2,7 @@
 (target: under one second), and the import of those fills.
 
     python -m bench.gains [--fills 10000] [--database-url URL]
+    python -m bench.gains --instructions [--requests 15]
 
 Without --database-url a temporary SQLite file is used; give a PostgreSQL URL (a database of
 its own: the bench migrates it and adds one account) to measure there. Figures are the best of
@@ -49,7 +50,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fills", type=int, default=10_000)
     parser.add_argument("--database-url")
+    parser.add_argument("--instructions", action="store_true",
+                        help="only count the instructions of /api/balance and / after a tick, with and without the gains "
+                             "fields, under Valgrind's callgrind (about 10 minutes)")
+    parser.add_argument("--requests", type=int, default=15, help="requests counted per kind with --instructions")
     args = parser.parse_args()
+    if args.instructions:
+        if args.requests < 1:
+            parser.error("--requests must be at least 1")
+        count_instructions(args.requests)
+        return
     folder = tempfile.mkdtemp(prefix="gains-bench-")
     url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
 
@@ -96,10 +106,11 @@ def main() -> None:
         began = time.perf_counter()
         realized_gains(account.id, year, "total-average", ZONE)
         print(f"/api/gains document: {(time.perf_counter() - began) * 1000:.0f} ms")
+    balance_cost(f"sqlite:///{Path(folder) / 'balance.db'}")
 
 
-def balance_cost(url: str, requests: int = 200) -> None:
-    """/api/balance in-process for the demo account after every rate tick (the figures changed:
+def balance_cost(url: str, requests: int = 200, dump=None) -> None:
+    """/api/balance and the wallet page in-process (CPU time of this process) for the demo account after every rate tick (the figures changed:
     the full path), with the gains fields and without them (wallet.views.with_gains replaced by
     the base figures), alternating in the same run."""
     import random as _random
@@ -123,23 +134,63 @@ def balance_cost(url: str, requests: int = 200) -> None:
     with_gains = views.with_gains
     without = lambda base, *args: (base, FAR_FUTURE)  # noqa: E731
     rng = _random.Random(7)
-    timings = {"with": [], "without": []}
-    for number in range(requests * 2):
-        kind = "with" if number % 2 else "without"
-        views.with_gains = with_gains if kind == "with" else without
-        with app.app_context():
-            tick_demo_rates(rng, DEMO_RATES, datetime.now(UTC))
-            db.session.commit()
-        began = time.perf_counter()
-        response = client.get("/api/balance")
-        timings[kind].append(time.perf_counter() - began)
-        assert response.status_code == 200
-    views.with_gains = with_gains
-    best = {kind: sorted(values)[len(values) // 2] for kind, values in timings.items()}
-    print(f"/api/balance after a rate tick (median of {requests}): with gains {best['with'] * 1000:.2f} ms, "
-          f"without {best['without'] * 1000:.2f} ms, ratio {best['with'] / best['without']:.2f}")
+    for path in ("/api/balance", "/"):
+        timings = {"with": [], "without": []}
+        for number in range(requests * 2):
+            kind = "with" if number % 2 else "without"
+            views.with_gains = with_gains if kind == "with" else without
+            with app.app_context():
+                tick_demo_rates(rng, DEMO_RATES, datetime.now(UTC))
+                db.session.commit()
+            if dump:
+                dump("skip")  # the tick's own writing is not the request's
+            began = time.process_time()
+            response = client.get(path)
+            timings[kind].append(time.process_time() - began)
+            if dump:
+                dump(f"{kind}-{'page' if path == '/' else 'api'}-{number}")
+            assert response.status_code == 200
+        views.with_gains = with_gains
+        best = {kind: sorted(values)[len(values) // 2] for kind, values in timings.items()}
+        print(f"{path} after a rate tick (CPU, median of {requests}): with gains {best['with'] * 1000:.2f} ms, "
+              f"without {best['without'] * 1000:.2f} ms, ratio {best['with'] / best['without']:.2f}")
+
+def count_instructions(requests: int = 15) -> None:
+    """balance_cost under Valgrind's callgrind: machine instructions of this process per request
+    after a tick, with and without the gains fields, which the machine's load does not change
+    (timings on a shared 2-core machine swing by half from one minute to the next)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    if os.environ.get("BENCH_UNDER_CALLGRIND"):
+        def dump(label: str) -> None:
+            subprocess.run(["callgrind_control", f"--dump={label}", str(os.getpid())], check=True, capture_output=True)
+
+        balance_cost(f"sqlite:///{Path(tempfile.mkdtemp(prefix='gains-bench-')) / 'balance.db'}", requests, dump)
+        return
+    with tempfile.TemporaryDirectory(prefix="gains-callgrind-") as folder:
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/cg.out", sys.executable, "-m",
+                   "bench.gains", "--instructions", "--requests", str(requests)]
+        done = subprocess.run(command, env={**os.environ, "BENCH_UNDER_CALLGRIND": "1"}, capture_output=True, text=True,
+                              timeout=3600)
+        if done.returncode != 0:
+            raise SystemExit(f"the counting run failed:\n{done.stderr[-3000:]}")
+        totals: dict[str, list[int]] = {}
+        for found in Path(folder).glob("cg.out.*"):
+            text = found.read_text(errors="replace")
+            trigger = re.search(r"^desc: Trigger: .*?((?:with|without)-(?:page|api))-\d+", text, re.M)
+            summary = re.search(r"^summary: (\d+)", text, re.M)
+            if trigger and summary:
+                totals.setdefault(trigger.group(1), []).append(int(summary.group(1)))
+    for path in ("api", "page"):
+        with_gains, without = (sorted(totals[f"{kind}-{path}"]) for kind in ("with", "without"))
+        middle = len(with_gains) // 2
+        print(f"{'/api/balance' if path == 'api' else '/'} after a rate tick (instructions, median of {len(with_gains)}): "
+              f"with gains {with_gains[middle] / 1e6:.2f} M, without {without[middle] / 1e6:.2f} M, "
+              f"ratio {with_gains[middle] / without[middle]:.3f}")
 
 
 if __name__ == "__main__":
     main()
-    balance_cost(f"sqlite:///{Path(tempfile.mkdtemp(prefix='gains-bench-')) / 'balance.db'}")

@@ -42,8 +42,9 @@ def current_rates(connection) -> dict[str, Decimal]:
     return {code: Decimal(str(rate)) for code, rate in rows}
 
 
-def write_tick(connection, rates: dict[str, Decimal], step: Decimal, *, sqlite: bool, history: bool = False) -> None:
-    """One tick: every rate in `rates` moved by step (kept there too) and written in one transaction."""
+def write_tick(connection, rates: dict[str, Decimal], step: Decimal, *, sqlite: bool, history: bool = False) -> datetime:
+    """One tick: every rate in `rates` moved by step (kept there too) and written in one transaction;
+    returns the tick's moment (every rate's as_of)."""
     marker = "?" if sqlite else "%s"
     moment = datetime.now(UTC)
     # As the app stores them: SQLite keeps exact decimals as text and times as naive UTC text.
@@ -55,6 +56,7 @@ def write_tick(connection, rates: dict[str, Decimal], step: Decimal, *, sqlite: 
         if history:
             _append_to_history(connection, code, rates[code], moment)
     connection.commit()
+    return moment
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from flask import Flask
 
 from dashboard import config as config_module
 from dashboard import database  # registers the SQLite pragmas too
-from dashboard.extensions import READS_BIND, csrf, db, failure_counters, login, migrate
+from dashboard.extensions import READS_BIND, REPLICA_BIND_PREFIX, csrf, db, failure_counters, login, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"])
     _configure_database(app)
+    config_module.check_replicas(app.config)
 
     db.init_app(app)
     with app.app_context():
@@ -61,7 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     signed_in.init_app(app)
     session_cookie.init_app(app)
     with app.app_context():
-        read_cache.init_app(app, db.engine)
+        read_cache.init_app(app, db.engine, {name: db.engines[name] for name in replica_binds(app)})
     i18n.init_app(app)
     sign_in.init_app(app)
     security.init_app(app)
@@ -113,9 +114,16 @@ def _configure_database(app: Flask) -> None:
     # before use instead of failing the request that happens to draw it.
     options.setdefault("pool_pre_ping", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        options["connect_args"] = database.statement_timeout_connect_args(
-            app.config["SQLALCHEMY_DATABASE_URI"], dict(options.get("connect_args") or {"connect_timeout": 5}),
-            app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
+        connect_args = dict(options.get("connect_args") or {"connect_timeout": 5})
+        if app.config.get("DATABASE_PGBOUNCER"):
+            # PgBouncer in transaction mode hands each transaction to any server connection,
+            # where a statement psycopg prepared on another is unknown: never prepare. Nor can it
+            # pass a connection's startup options on: the statement timeout is then the role's
+            # (ALTER ROLE … SET statement_timeout, docs/operations.md).
+            options["connect_args"] = {**connect_args, "prepare_threshold": None}
+        else:
+            options["connect_args"] = database.statement_timeout_connect_args(
+                app.config["SQLALCHEMY_DATABASE_URI"], connect_args, app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
     # A second pool on the same database for the signed-in request's reads (signed_in.py),
     # in autocommit mode for good: no BEGIN/ROLLBACK round trips, and no switching a pooled
     # connection's mode on every checkout (which cost as much as the query it saved).
@@ -124,3 +132,21 @@ def _configure_database(app: Flask) -> None:
     # statement timeout.
     binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
     binds.setdefault(READS_BIND, {**options, "url": app.config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"})
+    # One pool per replica (read_path/replicas.py), autocommit as the reads' own and, like it,
+    # without a ping on every checkout (a round trip per request): a connection the replica
+    # dropped fails its read, which the primary then answers, and the pool is emptied. A replica
+    # that does not answer within 2 seconds is left alone for a while rather than holding requests.
+    # The statement timeout is the replica's own URL's, as the primary's is (a replica's URL
+    # keeps its own options, a search_path say).
+    replica_args = {"connect_timeout": 2}
+    if app.config.get("DATABASE_PGBOUNCER"):
+        replica_args["prepare_threshold"] = None
+    for number, url in enumerate(app.config.get("DATABASE_REPLICA_URLS") or ()):
+        connect_args = replica_args if app.config.get("DATABASE_PGBOUNCER") else database.statement_timeout_connect_args(
+            url, replica_args, app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
+        binds.setdefault(f"{REPLICA_BIND_PREFIX}{number + 1}", {
+            "url": url, "isolation_level": "AUTOCOMMIT", "connect_args": connect_args})
+
+
+def replica_binds(app: Flask) -> list[str]:
+    return [name for name in app.config.get("SQLALCHEMY_BINDS", {}) if name.startswith(REPLICA_BIND_PREFIX)]

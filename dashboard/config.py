@@ -60,6 +60,26 @@ def trusted_hosts(value: str) -> list[str]:
     return names
 
 
+def replica_urls(value: str) -> list[str]:
+    """DATABASE_REPLICA_URLS: PostgreSQL URLs separated by commas; anything else stops the start."""
+    urls = [url.strip() for url in value.split(",") if url.strip()]
+    bad = [url for url in urls if not url.startswith(("postgresql://", "postgresql+psycopg://"))]
+    if bad:
+        raise ConfigurationError(
+            "DATABASE_REPLICA_URLS must list PostgreSQL URLs separated by commas, such as "
+            f"'postgresql+psycopg://reader@replica1/dashboard', got {len(bad)} that are not")
+    return urls
+
+
+def check_replicas(config) -> None:
+    """Replicas stand beside a PostgreSQL primary; with SQLite there is nothing to replicate."""
+    if config.get("DATABASE_REPLICA_URLS") and not (config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("postgresql"):
+        raise ConfigurationError("DATABASE_REPLICA_URLS needs DATABASE_URL to be the PostgreSQL primary they replicate")
+    listen = config.get("DATABASE_LISTEN_URL") or ""
+    if listen and not listen.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise ConfigurationError("DATABASE_LISTEN_URL must be a PostgreSQL URL (the primary, not a PgBouncer), or unset")
+
+
 def check_limits(config) -> None:
     """A limit the `limits` library cannot read must stop the start, not the first sign-in."""
     from limits import parse
@@ -84,6 +104,15 @@ def from_environment() -> dict:
         # cancelled and the request answers 503, freeing the worker; 0 lets statements run on.
         # Operator commands are not bounded (dashboard/database.py).
         "DATABASE_STATEMENT_TIMEOUT_MS": _int("DATABASE_STATEMENT_TIMEOUT_MS", 5000),
+        # PostgreSQL streaming replicas the signed-in reads may use (read_path/replicas.py),
+        # comma-separated; a replica further behind than REPLICA_MAX_LAG_SECONDS is left alone.
+        "DATABASE_REPLICA_URLS": replica_urls(env.get("DATABASE_REPLICA_URLS", "")),
+        "REPLICA_MAX_LAG_SECONDS": _positive("REPLICA_MAX_LAG_SECONDS", 10),
+        # The change feed's LISTEN connection, when DATABASE_URL is a PgBouncer in transaction
+        # mode (which cannot carry LISTEN): the primary itself. Empty: DATABASE_URL.
+        "DATABASE_LISTEN_URL": env.get("DATABASE_LISTEN_URL", ""),
+        # The pools go through PgBouncer in transaction mode: no server-side prepared statements.
+        "DATABASE_PGBOUNCER": _bool(env.get("DATABASE_PGBOUNCER")),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "dashboard"),
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per minute"),
@@ -107,6 +136,12 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE", "Asia/Tokyo"),
         "RATE_MAX_AGE": timedelta(minutes=_int("RATE_MAX_AGE_MINUTES", 15)),
         "REFRESH_SECONDS": _int("REFRESH_SECONDS", 30),
+        # The live wallet (dashboard/live): where the page opens its stream ("" leaves the page to
+        # its refresh alone), the stream's heartbeat comment, and how long a browser waits before
+        # it reconnects a stream that broke.
+        "STREAM_PATH": env.get("STREAM_PATH", "/api/stream"),
+        "STREAM_HEARTBEAT_SECONDS": _positive("STREAM_HEARTBEAT_SECONDS", 15),
+        "STREAM_RETRY_SECONDS": _positive("STREAM_RETRY_SECONDS", 3),
         # The wallet page's two charts (allocation, net assets over time); off leaves them out of
         # the page (/api/history stays), which is also how the bench measures what they cost.
         "WALLET_CHARTS": _bool(env.get("WALLET_CHARTS"), default=True),

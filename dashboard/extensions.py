@@ -20,6 +20,8 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 # The engine of signed_in.read_connection(); no model is bound to it.
 READS_BIND = "reads"
+# The engines of the replicas (read_path/replicas.py): "replica-1", "replica-2", ...
+REPLICA_BIND_PREFIX = "replica-"
 migrate = Migrate()
 babel = Babel()
 login = LoginManager()

@@ -35,6 +35,11 @@ HTTP_REQUEST_DURATION = Histogram(
 READ_CACHE_LOOKUPS = Counter(
     "dashboard_read_cache_lookups", "Read cache lookups, by cache (sessions, wallets) and result (hit, miss).",
     ["cache", "result"])
+# result: replica (a replica fresh enough answered), primary (none was), fallback (a replica
+# failed during the read, which the primary then answered).
+REPLICA_READS = Counter(
+    "dashboard_replica_reads", "Signed-in reads routed with DATABASE_REPLICA_URLS set, by result (replica, primary, fallback).",
+    ["result"])
 CHANGE_FEED_RECONNECTS = Counter(
     "dashboard_change_feed_reconnects", "Times a process's change feed lost its LISTEN connection and had to connect again.")
 # A timestamp, not an age (Prometheus' advice): the alert computes time() - it. "max" across

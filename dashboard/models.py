@@ -18,12 +18,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
+    select,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from dashboard.core.journal_hash import entry_hash
 from dashboard.extensions import db
 from dashboard.types import ExactDecimal, UtcDateTime
 
@@ -162,7 +165,8 @@ class Rate(db.Model):
 
 class JournalEntry(db.Model):
     """One change to one balance, written in the same transaction as the change. Append-only:
-    a database trigger refuses UPDATE and DELETE (migration 0002)."""
+    a database trigger refuses UPDATE and DELETE (migration 0002); each entry carries the hash
+    of its contents and of the entry before it on its balance (migration 0015)."""
 
     __tablename__ = "journal_entries"
     __table_args__ = (
@@ -199,8 +203,54 @@ class JournalEntry(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # A change carrying a key already in the journal is not applied again.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # The hash chain (docs/security.md): SHA-256 over this entry's canonical text, which
+    # includes prev_hash, the hash of the entry before it on the same balance (NULL for a
+    # balance's first). Written with the entry; `balances verify` recomputes both.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     account: Mapped[Account] = relationship()
+
+    def computed_hash(self) -> str:
+        """The hash this entry's contents give after its prev_hash."""
+        return entry_hash(**hashed_fields(self, self.prev_hash))
+
+
+def hashed_fields(entry, previous: str | None) -> dict:
+    """The columns an entry's hash covers, from anything that has them as attributes."""
+    return {
+        "previous": previous, "account_id": entry.account_id, "currency_code": entry.currency_code,
+        "sequence": entry.sequence, "available_before": entry.available_before, "in_use_before": entry.in_use_before,
+        "available_after": entry.available_after, "in_use_after": entry.in_use_after, "reason": entry.reason,
+        "reason_code": entry.reason_code, "reason_params": entry.reason_params, "source": entry.source,
+        "effective_at": entry.effective_at, "recorded_at": entry.recorded_at, "idempotency_key": entry.idempotency_key,
+    }
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_new_entries(session, _context, _instances) -> None:
+    """An entry added through the ORM without its hash (the ledger writes its own) is chained
+    after its balance's latest entry here, so no route writes an entry outside the chain."""
+    new = sorted((entry for entry in session.new if isinstance(entry, JournalEntry) and entry.hash is None),
+                 key=lambda entry: (entry.account_id, entry.currency_code, entry.sequence))
+    heads: dict[tuple[int, str], tuple[int, str]] = {}
+    for entry in new:
+        key = (entry.account_id, entry.currency_code)
+        if key in heads and heads[key][0] < entry.sequence:
+            previous = heads[key][1]
+        else:
+            with session.no_autoflush:
+                previous = session.execute(
+                    select(JournalEntry.hash)
+                    .where(JournalEntry.account_id == entry.account_id, JournalEntry.currency_code == entry.currency_code,
+                           JournalEntry.sequence < entry.sequence)
+                    .order_by(JournalEntry.sequence.desc()).limit(1)
+                ).scalar()
+        if entry.recorded_at is None:
+            entry.recorded_at = utcnow()
+        entry.prev_hash = previous
+        entry.hash = entry.computed_hash()
+        heads[key] = (entry.sequence, entry.hash)
 
 
 class RateHistory(db.Model):

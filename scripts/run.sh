@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the app into .venv, builds the database, loads the demo data and serves it on
 # http://localhost:5000 (development settings: SQLite in instance/, a development secret key), with a
-# demo ticker moving the demo rates meanwhile.
+# demo ticker moving the demo rates meanwhile. One uvicorn serves the Flask app and the live
+# wallet's stream (/api/stream) together, so the page and its stream share one origin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -18,4 +19,5 @@ trap 'kill "$TICKER" 2>/dev/null || true' EXIT INT TERM
 # localhost, not 127.0.0.1: browsers refuse an IP address as a passkey's relying party, and
 # treat http://localhost as a secure context.
 echo "Serving on http://localhost:${PORT:-5000} — sign in as demo@example.com / demopass (Ctrl-C to stop)"
-"$VENV/bin/flask" --app dashboard run --host 127.0.0.1 --port "${PORT:-5000}"
+"$VENV/bin/uvicorn" --factory dashboard.stream:create_development_app --host 127.0.0.1 --port "${PORT:-5000}" \
+  --no-access-log --timeout-graceful-shutdown 2

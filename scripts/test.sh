@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (the app, its test extra, Debian's chromium, a Japanese
-# font, zbar-tools, promtool and redis-server when missing and running as root), checks the layering and the
+# font, zbar-tools, promtool, redis-server, PostgreSQL's server programs and pgbouncer when missing
+# and running as root), checks the layering and the
 # lint rules, builds the documentation strictly, and runs the whole suite. Extra arguments go to
 # pytest. Under CI=true (or IMAGE_CHECK=1) the image check (scripts/image-check.sh: build the OCI
 # image, run it, check it) runs beside the suite, and its failure fails the run; IMAGE_CHECK=0
@@ -24,6 +25,11 @@ command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v zbarimg >/dev/null 2>&1 || need_packages+=(zbar-tools)
 # The fault drills (tests/drills) start and kill a Redis of their own.
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+# tests/replicas start their own primary, streaming replica and PgBouncer (bench/clusters.py):
+# PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup) and pgbouncer. Debian's pgbouncer
+# package starts no server where there is no init system; the tests start their own.
+{ command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/pg_basebackup" ]; } || need_packages+=(postgresql)
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_packages+=(pgbouncer)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     running_before=" $(pgrep -x prometheus | tr '\n' ' ' || true)"

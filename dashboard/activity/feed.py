@@ -7,6 +7,9 @@ from sqlalchemy import func, select
 
 from dashboard.extensions import db
 from dashboard.models import Currency, JournalEntry
+from dashboard.read_path import replicas
+
+_journal = JournalEntry.__table__
 
 PER_PAGE = 20
 
@@ -16,7 +19,7 @@ class FeedPage:
     number: int
     pages: int
     total: int
-    entries: list[tuple[JournalEntry, int]]  # each entry with its currency's decimal places
+    entries: list[tuple]  # each entry (a row with the journal's columns) with its currency's decimal places
 
 
 class NoSuchPage(LookupError):
@@ -28,17 +31,23 @@ class NoSuchPage(LookupError):
 def activity_page(account_id: int, number: int, per_page: int = PER_PAGE) -> FeedPage:
     """Page `number` (from 1) of the account's entries, by the time they took effect, newest
     first. Page 1 exists even when there is nothing yet; a page past the last raises NoSuchPage."""
-    total = db.session.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.account_id == account_id))
-    pages = max(1, -(-total // per_page))
-    if number > pages:
+    def run(connection):
+        total = connection.execute(select(func.count()).select_from(_journal).where(_journal.c.account_id == account_id)).scalar()
+        pages = max(1, -(-total // per_page))
+        if number > pages:
+            return total, pages, None
+        return total, pages, connection.execute(
+            select(*_journal.c, Currency.__table__.c.decimals.label("places"))
+            .join(Currency.__table__, Currency.__table__.c.code == _journal.c.currency_code)
+            .where(_journal.c.account_id == account_id)
+            # id breaks ties: the two entries of one compensation share their time.
+            .order_by(_journal.c.effective_at.desc(), _journal.c.id.desc())
+            .offset((number - 1) * per_page)
+            .limit(per_page)
+        ).all()
+
+    # Both statements on one connection: a replica fresh enough for the account, or the session's.
+    total, pages, rows = replicas.read(account_id, run, db.session.connection)
+    if rows is None:
         raise NoSuchPage(number, pages)
-    rows = db.session.execute(
-        select(JournalEntry, Currency.decimals)
-        .join(Currency, Currency.code == JournalEntry.currency_code)
-        .where(JournalEntry.account_id == account_id)
-        # id breaks ties: the two entries of one compensation share their time.
-        .order_by(JournalEntry.effective_at.desc(), JournalEntry.id.desc())
-        .offset((number - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return FeedPage(number, pages, total, [(entry, decimals) for entry, decimals in rows])
+    return FeedPage(number, pages, total, [(row, row.places) for row in rows])

@@ -1,4 +1,4 @@
-"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|demo-ticker|rates|balances|keys|sessions|compensation|trades|transfers|report`."""
+"""Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|demo-ticker|rates|balances|journal|keys|sessions|compensation|trades|transfers|report`."""
 from __future__ import annotations
 
 import functools
@@ -17,13 +17,15 @@ def register_commands(app) -> None:
     from dashboard.cli.compensation import compensation
     from dashboard.cli.demo import demo_ticker, seed_demo
     from dashboard.cli.fills import trades, transfers
+    from dashboard.cli.journal import journal
     from dashboard.cli.keys import keys
     from dashboard.cli.rates import rates
     from dashboard.cli.report import report
     from dashboard.cli.sessions import sessions
     from dashboard.cli.users import users
 
-    for command in (users, seed_demo, demo_ticker, rates, balances, keys, sessions, compensation, trades, transfers, report):
+    for command in (users, seed_demo, demo_ticker, rates, balances, journal, keys, sessions, compensation, trades, transfers,
+                    report):
         _explain_database_errors(command)
         command_log.log_each_run(command)
         _unbounded(command)

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from dashboard.accounts.store import find_account
 from dashboard.cli.files import operator, output, read_input, read_moment, refuse_file, stamp
 from dashboard.core.formatting import plain
+from dashboard.core.journal_hash import parse_anchors
 from dashboard.core.terminal_text import shown
 from dashboard.extensions import db
 from dashboard.ledger import reasons
@@ -114,16 +115,30 @@ def history_command(email: str, currency: str | None):
 
 
 @balances.command("verify")
+@click.option("--anchor", "anchor_files", metavar="FILE", multiple=True,
+              help="A file of anchors (`flask journal anchor`, one JSON line each): the journal must still extend every one. "
+                   "May be given more than once.")
 @with_appcontext
-def verify_command():
-    """Check that every balance equals the last figures of its journal, and that each journal
-    is an unbroken chain. Exit code 1 if not."""
-    balance_count, entry_count, problems = verify()
+def verify_command(anchor_files: tuple[str, ...]):
+    """Check that every balance equals the last figures of its journal, that each journal is an
+    unbroken chain, that every entry's hash holds over its contents and the entry before it (the
+    first that does not is named, with why: changed, out of order, or an entry missing), and that
+    the journal still extends each anchor given. Exit code 1 if not."""
+    anchors = []
+    for path in anchor_files:
+        data = read_input(path)
+        try:
+            anchors += parse_anchors(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            reason = "it is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
+            raise click.BadParameter(f"{path}: {reason}", param_hint="--anchor") from None
+    balance_count, entry_count, problems = verify(anchors)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) in {balance_count} balance(s), {entry_count} journal entries")
-    click.echo(f"ok: {balance_count} balance(s) and {entry_count} journal entries agree")
+    extends = f"; the journal extends {len(anchors)} anchor(s)" if anchors else ""
+    click.echo(f"ok: {balance_count} balance(s) and {entry_count} journal entries agree, every hash holds{extends}")
 
 
 @balances.command("as-of")

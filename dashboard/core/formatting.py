@@ -158,6 +158,13 @@ def normalize(value):
 
 def plain(value):
     """The exact value in plain notation without exponent or trailing fraction zeros, for JSON and CSV."""
+    if type(value) is Decimal and value.is_finite() and not value.is_zero() and -_MAX_DIGITS <= value.adjusted() < _MAX_DIGITS:
+        # The common case, a Decimal the app computed: its text cut of its fraction's zeros is
+        # what normalize() gives, without taking its digits apart (a wallet writes hundreds).
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").removesuffix(".")
+        return text
     return format(normalize(value), "f")
 
 

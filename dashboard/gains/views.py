@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,6 +29,15 @@ def exact_number(text: str) -> str:
         return ""
     value = Decimal(text)
     return number(value, max(0, -value.as_tuple().exponent), locale=select_locale())
+
+@bp.app_template_filter("exact_yen")
+def exact_yen(text: str) -> str:
+    """An exact yen figure with its yen sign, a loss's minus before it: "¥ 1,234", "-¥ 2,936"."""
+    written = exact_number(text)
+    if not written:
+        return ""
+    return "-¥ " + written[1:] if written.startswith("-") else "¥ " + written
+
 
 # The first year anything of this kind could be sold; years are four ASCII digits.
 FIRST_YEAR = 2009
@@ -129,9 +139,11 @@ def report_page():
         year, method = _year(), _method()
     except BadRequest as error:
         return render_error(400, str(error))
+    issued = utcnow().astimezone(_zone()).date()
     return render_template("gains/report.html", year=year, method=method, methods=method_names(),
                            rows=report_rows(current_user.id, year, method, _zone()), columns=column_labels(),
-                           email=current_user.email, issued=utcnow().astimezone(_zone()).date(),
+                           email=current_user.email, issued=issued,
+                           issued_text=format_date(issued, "long", locale=select_locale()),
                            hide_amounts=bool(current_user.discreet))
 
 

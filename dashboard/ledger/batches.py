@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dashboard.core.journal_hash import canonical_time, entry_hash
 from dashboard.extensions import db
 from dashboard.ledger import journal_count
 from dashboard.ledger.changes import EXACT, BalanceChange, LedgerError, check_figures
@@ -148,30 +149,22 @@ def write_locked(changes: list[BalanceChange], locked: dict[tuple[int, str], Fig
 
 def _write_sqlite(changes: list[BalanceChange], locked: dict[tuple[int, str], Figures], *, source: str, now) -> None:
     accounts, codes = {change.account_id for change in changes}, {change.currency for change in changes}
+    latest = (
+        select(JournalEntry.account_id, JournalEntry.currency_code, func.max(JournalEntry.sequence).label("sequence"))
+        .where(JournalEntry.account_id.in_(accounts), JournalEntry.currency_code.in_(codes))
+        .group_by(JournalEntry.account_id, JournalEntry.currency_code)
+        .subquery()
+    )
     last = {
-        (account_id, currency): (sequence, effective_at)
-        for account_id, currency, sequence, effective_at in db.session.execute(
-            # Sequence and time grow together on a balance (changes._apply refuses a change dated earlier).
-            select(JournalEntry.account_id, JournalEntry.currency_code, func.max(JournalEntry.sequence), func.max(JournalEntry.effective_at))
-            .where(JournalEntry.account_id.in_(accounts), JournalEntry.currency_code.in_(codes))
-            .group_by(JournalEntry.account_id, JournalEntry.currency_code)
+        (account_id, currency): (sequence, effective_at, hash_)
+        for account_id, currency, sequence, effective_at, hash_ in db.session.execute(
+            select(JournalEntry.account_id, JournalEntry.currency_code, JournalEntry.sequence, JournalEntry.effective_at,
+                   JournalEntry.hash)
+            .join(latest, (JournalEntry.account_id == latest.c.account_id)
+                  & (JournalEntry.currency_code == latest.c.currency_code) & (JournalEntry.sequence == latest.c.sequence))
         )
     }
-    entries = []
-    for change in changes:
-        before = locked[change.account_id, change.currency]
-        sequence, effective_at = last.get((change.account_id, change.currency), (0, None))
-        reason = as_reason(change.reason or "")
-        entries.append({
-            "account_id": change.account_id, "currency_code": change.currency, "sequence": sequence + 1,
-            "available_before": before.available, "in_use_before": before.in_use,
-            "available_after": change.available, "in_use_after": change.in_use,
-            "reason": reason.text[:200], "reason_code": reason.code, "reason_params": reason.params or None,
-            # Another server's clock may run a little ahead; the entry then takes effect with the
-            # one before it (recorded_at keeps this machine's time), as changes._apply does.
-            "source": source, "effective_at": max(now, effective_at) if effective_at else now, "recorded_at": now,
-            "idempotency_key": change.key,
-        })
+    entries = _chained_entries(changes, locked, last, source=source, now=now)
     db.session.execute(insert(JournalEntry.__table__), entries)
     balances = Balance.__table__
     db.session.execute(
@@ -183,57 +176,100 @@ def _write_sqlite(changes: list[BalanceChange], locked: dict[tuple[int, str], Fi
     )
 
 
+def _chained_entries(changes, locked, last, *, source: str, now) -> list[dict]:
+    """The batch's journal rows, each numbered, timed and hashed after its balance's latest
+    entry (`last`: (account, currency) → (sequence, effective_at, hash), read under the
+    batch's row locks, so no other writer can chain from the same entry)."""
+    entries = []
+    for change in changes:
+        before = locked[change.account_id, change.currency]
+        sequence, effective_at, previous = last.get((change.account_id, change.currency), (0, None, None))
+        reason = as_reason(change.reason or "")
+        entry = {
+            "account_id": change.account_id, "currency_code": change.currency, "sequence": sequence + 1,
+            "available_before": before.available, "in_use_before": before.in_use,
+            "available_after": change.available, "in_use_after": change.in_use,
+            "reason": reason.text[:200], "reason_code": reason.code, "reason_params": reason.params or None,
+            # Another server's clock may run a little ahead; the entry then takes effect with the
+            # one before it (recorded_at keeps this machine's time), as changes._apply does.
+            "source": source, "effective_at": max(now, effective_at) if effective_at else now, "recorded_at": now,
+            "idempotency_key": change.key,
+        }
+        entry["hash"] = entry_hash(previous=previous, **entry)
+        entry["prev_hash"] = previous
+        entries.append(entry)
+    return entries
+
+
+# Each balance's latest entry, for the batch's balances given as two arrays, under the batch's row locks.
+_LATEST = """
+SELECT v.account_id, v.currency_code, last.sequence, last.effective_at, last.hash
+FROM unnest(%(account_id)b::integer[], %(currency_code)b::text[]) AS v(account_id, currency_code)
+JOIN LATERAL (
+    SELECT e.sequence, e.effective_at, e.hash FROM journal_entries AS e
+    WHERE e.account_id = v.account_id AND e.currency_code = v.currency_code
+    ORDER BY e.sequence DESC LIMIT 1
+) AS last ON true
+"""
+
 # One statement for the whole batch: the changes arrive as one array per column; the balances
-# are set and the journal written from the same rows. Each entry is numbered and timed after its
-# balance's latest entry, read here under the batch's row locks, as _write_sqlite does in Python
-# (GREATEST skips the NULL of a balance without one).
+# are set and the journal written from the same rows, numbered, timed and hashed in Python by
+# _chained_entries as on SQLite.
 _WRITE_BATCH = """
 WITH v AS (
-    SELECT * FROM unnest(%(account_id)b::integer[], %(currency_code)b::text[],
+    SELECT * FROM unnest(%(account_id)b::integer[], %(currency_code)b::text[], %(sequence)b::integer[],
                          %(available_before)b::text[]::numeric[], %(in_use_before)b::text[]::numeric[],
                          %(available_after)b::text[]::numeric[], %(in_use_after)b::text[]::numeric[],
                          %(reason)b::text[], %(reason_code)b::text[], %(reason_params)b::text[]::json[],
-                         %(idempotency_key)b::text[])
-        AS v(account_id, currency_code, available_before, in_use_before, available_after, in_use_after,
-             reason, reason_code, reason_params, idempotency_key)
+                         %(idempotency_key)b::text[], %(effective_at)b::text[]::timestamptz[],
+                         %(prev_hash)b::text[], %(hash)b::text[])
+        AS v(account_id, currency_code, sequence, available_before, in_use_before, available_after, in_use_after,
+             reason, reason_code, reason_params, idempotency_key, effective_at, prev_hash, hash)
 ), balances_set AS (
     UPDATE balances AS b SET available = v.available_after, in_use = v.in_use_after
     FROM v WHERE b.account_id = v.account_id AND b.currency_code = v.currency_code
 )
 INSERT INTO journal_entries (account_id, currency_code, sequence, available_before, in_use_before, available_after,
                              in_use_after, reason, reason_code, reason_params, idempotency_key, source, effective_at,
-                             recorded_at)
-SELECT v.account_id, v.currency_code, COALESCE(last.sequence, 0) + 1, v.available_before, v.in_use_before,
-       v.available_after, v.in_use_after, v.reason, v.reason_code, v.reason_params, v.idempotency_key,
-       %(source)s::text, GREATEST(%(now)s::timestamptz, last.effective_at), %(now)s::timestamptz
-FROM v LEFT JOIN LATERAL (
-    SELECT e.sequence, e.effective_at FROM journal_entries AS e
-    WHERE e.account_id = v.account_id AND e.currency_code = v.currency_code
-    ORDER BY e.sequence DESC LIMIT 1
-) AS last ON true
+                             recorded_at, prev_hash, hash)
+SELECT v.account_id, v.currency_code, v.sequence, v.available_before, v.in_use_before, v.available_after,
+       v.in_use_after, v.reason, v.reason_code, v.reason_params, v.idempotency_key, %(source)s::text, v.effective_at,
+       %(now)s::timestamptz, v.prev_hash, v.hash
+FROM v
 """
 
 
 def _write_postgresql(changes: list[BalanceChange], locked: dict[tuple[int, str], Figures], *, source: str, now) -> None:
-    reasons = [as_reason(change.reason or "") for change in changes]
+    last = {
+        (account_id, currency): (sequence, effective_at, hash_)
+        for account_id, currency, sequence, effective_at, hash_ in execute_arrays(_LATEST, {
+            "account_id": [change.account_id for change in changes],
+            "currency_code": [change.currency for change in changes],
+        }).all()
+    }
+    entries = _chained_entries(changes, locked, last, source=source, now=now)
     # Serialised as SQLAlchemy's JSON type would (json.dumps), once per reason: a compensation's
     # two entries share theirs.
     serialised: dict[int, str | None] = {}
-    for reason in reasons:
-        if id(reason) not in serialised:
-            serialised[id(reason)] = json.dumps(reason.params) if reason.params else None
-    before = [locked[change.account_id, change.currency] for change in changes]
+    for entry in entries:
+        params = entry["reason_params"]
+        if id(params) not in serialised:
+            serialised[id(params)] = json.dumps(params) if params else None
     execute_arrays(_WRITE_BATCH, {
-        "account_id": [change.account_id for change in changes],
-        "currency_code": [change.currency for change in changes],
-        "available_before": texts(figures.available for figures in before),
-        "in_use_before": texts(figures.in_use for figures in before),
-        "available_after": texts(change.available for change in changes),
-        "in_use_after": texts(change.in_use for change in changes),
-        "reason": [reason.text[:200] for reason in reasons],
-        "reason_code": [reason.code for reason in reasons],
-        "reason_params": [serialised[id(reason)] for reason in reasons],
-        "idempotency_key": [change.key for change in changes],
+        "account_id": [entry["account_id"] for entry in entries],
+        "currency_code": [entry["currency_code"] for entry in entries],
+        "sequence": [entry["sequence"] for entry in entries],
+        "available_before": texts(entry["available_before"] for entry in entries),
+        "in_use_before": texts(entry["in_use_before"] for entry in entries),
+        "available_after": texts(entry["available_after"] for entry in entries),
+        "in_use_after": texts(entry["in_use_after"] for entry in entries),
+        "reason": [entry["reason"] for entry in entries],
+        "reason_code": [entry["reason_code"] for entry in entries],
+        "reason_params": [serialised[id(entry["reason_params"])] for entry in entries],
+        "idempotency_key": [entry["idempotency_key"] for entry in entries],
+        "effective_at": [canonical_time(entry["effective_at"]) for entry in entries],
+        "prev_hash": [entry["prev_hash"] for entry in entries],
+        "hash": [entry["hash"] for entry in entries],
         "source": source, "now": now,
     })
 

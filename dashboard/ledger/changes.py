@@ -181,7 +181,7 @@ def _apply(balance: Balance, change: BalanceChange, *, reason: str | Reason, sou
     if balance.available == change.available and balance.in_use == change.in_use:
         return None
     last = db.session.execute(
-        select(JournalEntry.sequence, JournalEntry.effective_at)
+        select(JournalEntry.sequence, JournalEntry.effective_at, JournalEntry.hash)
         .where(JournalEntry.account_id == change.account_id, JournalEntry.currency_code == change.currency)
         .order_by(JournalEntry.sequence.desc())
         .limit(1)
@@ -202,7 +202,11 @@ def _apply(balance: Balance, change: BalanceChange, *, reason: str | Reason, sou
         available_after=change.available, in_use_after=change.in_use,
         reason=reason.text[:200], reason_code=reason.code, reason_params=reason.params or None,
         source=source[:200], effective_at=at, recorded_at=now, idempotency_key=change.key,
+        # Chained after the balance's latest entry, read under the balance's row lock: two
+        # writers never chain from the same entry (the lock, and journal_sequence_unique).
+        prev_hash=last.hash if last else None,
     )
+    entry.hash = entry.computed_hash()
     balance.available, balance.in_use = change.available, change.in_use
     db.session.add(entry)
     journal_count.written(db.session(), 1)

@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, type
 from dashboard.core.history import Step, holding_total
 from dashboard.extensions import db
 from dashboard.models import Currency, JournalEntry, RateClose, RateHistory
+from dashboard.read_path import replicas
 from dashboard.types import ExactDecimal
 
 _journal, _closes, _currencies = JournalEntry.__table__.c, RateClose.__table__.c, Currency.__table__.c
@@ -47,6 +48,12 @@ _VERSION = union_all(
 )
 
 
+def _read(account_id: int | None, run):
+    """run(connection) on a replica fresh enough for the account (replicas.py), else on the
+    session's own connection, as before replicas."""
+    return replicas.read(account_id, run, db.session.connection)
+
+
 def database_identity() -> str:
     """Which database the figures come from, for keys of what is kept per process."""
     return db.engine.url.render_as_string()
@@ -56,7 +63,8 @@ def history_version(account_id: int) -> tuple:
     """What changes whenever anything an account's history is made from does: the latest tick
     and the account's latest journal entry (ids and when written, so a database emptied and
     refilled never matches an older state). Two index lookups in one statement."""
-    latest = {kind: (row_id, recorded_at) for kind, row_id, recorded_at in db.session.execute(_VERSION, {"account_id": account_id})}
+    rows = _read(account_id, lambda connection: connection.execute(_VERSION, {"account_id": account_id}).all())
+    latest = {kind: (row_id, recorded_at) for kind, row_id, recorded_at in rows}
     return latest.get("tick", ()), latest.get("entry", ())
 
 
@@ -76,12 +84,13 @@ def changed_at_or_before(account_id: int, moment: datetime, since: tuple) -> boo
         checks.append(~exists().where(_history.id == tick[0], _history.recorded_at == tick[1]))
     if entry:
         checks.append(~exists().where(_journal.id == entry[0], _journal.recorded_at == entry[1]))
-    return bool(db.session.execute(select(or_(*checks))).scalar())
+    return bool(_read(account_id, lambda connection: connection.execute(select(or_(*checks))).scalar()))
 
 
 def first_entry_at(account_id: int) -> datetime | None:
     """When the account's first journal entry took effect (the start of the range "all")."""
-    return db.session.execute(select(func.min(_journal.effective_at)).where(_journal.account_id == account_id)).scalar()
+    statement = select(func.min(_journal.effective_at)).where(_journal.account_id == account_id)
+    return _read(account_id, lambda connection: connection.execute(statement).scalar())
 
 
 def holding_steps(account_id: int, first: datetime, last: datetime) -> dict[str, list[Step]]:
@@ -99,9 +108,6 @@ def holding_steps(account_id: int, first: datetime, last: datetime) -> dict[str,
         .join(Currency.__table__, and_(_currencies.code == _journal.currency_code, _currencies.enabled.is_(True)))
         .where(_journal.account_id == account_id)
     )
-    steps: dict[str, list[Step]] = defaultdict(list)
-    for code, available, in_use in db.session.execute(opening):
-        steps[code].append(Step(first, holding_total(available, in_use)))
     later = (
         select(_journal.currency_code, _journal.effective_at, _figure(_journal.available_after), _figure(_journal.in_use_after))
         .join(Currency.__table__, and_(_currencies.code == _journal.currency_code, _currencies.enabled.is_(True)))
@@ -109,7 +115,11 @@ def holding_steps(account_id: int, first: datetime, last: datetime) -> dict[str,
         .order_by(_journal.effective_at, _journal.sequence)
     )
     # .all(): one fetch of every row; iterating the result fetched them one by one, a third of the time.
-    for code, at, available, in_use in db.session.execute(later).all():
+    opened, changes = _read(account_id, lambda connection: (connection.execute(opening).all(), connection.execute(later).all()))
+    steps: dict[str, list[Step]] = defaultdict(list)
+    for code, available, in_use in opened:
+        steps[code].append(Step(first, holding_total(available, in_use)))
+    for code, at, available, in_use in changes:
         steps[code].append(Step(at, holding_total(available, in_use)))
     return dict(steps)
 
@@ -137,8 +147,9 @@ def rate_steps(period_seconds: int, first: datetime, last: datetime) -> dict[str
     (both boundaries of that period): the close at or before `first`, then each close after it.
     A boundary's rate is exactly the latest tick at or before it (see core.history.closes_at).
     Shared between requests: never modify what it holds."""
-    latest = tuple(db.session.execute(_LATEST_TICK).first() or ())
-    enabled = tuple(db.session.execute(select(_currencies.code).where(_currencies.enabled.is_(True))).scalars())
+    latest, enabled = _read(None, lambda connection: (
+        tuple(connection.execute(_LATEST_TICK).first() or ()),
+        tuple(connection.execute(select(_currencies.code).where(_currencies.enabled.is_(True))).scalars())))
     key = (database_identity(), period_seconds, first, last, latest, enabled)
     with _RATE_STEPS_LOCK:
         found = _RATE_STEPS.get(key)
@@ -166,10 +177,13 @@ def _read_rate_steps(period_seconds: int, first: datetime, last: datetime, codes
         return {}
     steps: dict[str, list[Step]] = defaultdict(list)
     opening = select(_currencies.code, _OPENING_RATE).where(_currencies.code.in_(codes))
-    for code, rate in db.session.execute(opening, {"period": period_seconds, "first": first}):
+    later = {"codes": list(codes), "period": period_seconds, "first": first, "last": last}
+    opened, closes = _read(None, lambda connection: (
+        connection.execute(opening, {"period": period_seconds, "first": first}).all(),
+        connection.execute(_LATER_CLOSES, later).all()))  # one fetch each, as above
+    for code, rate in opened:
         if rate is not None:
             steps[code].append(Step(first, rate))
-    later = {"codes": list(codes), "period": period_seconds, "first": first, "last": last}
-    for code, at, rate in db.session.execute(_LATER_CLOSES, later).all():  # one fetch, as above
+    for code, at, rate in closes:
         steps[code].append(Step(at, rate))
     return {code: tuple(series) for code, series in steps.items()}

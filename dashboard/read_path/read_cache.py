@@ -7,6 +7,11 @@ SQLite database, or READ_CACHE_SECONDS = 0, every request reads the database. Wh
 wrong, the worst case is a cache miss: nothing is stored unless the feed is listening, a read
 that raced a change is not stored, losing the feed drops everything, and no entry outlives
 READ_CACHE_SECONDS.
+
+With replicas (replicas.py) each entry is kept with the write-ahead-log position its read was at
+least as new as, and a browser whose last write (in its session cookie) is newer than an entry
+does not get that entry: it reads afresh, from a replica that has replayed its write or from
+the primary. What the feed hears is already waited for by the read that follows the eviction.
 """
 from __future__ import annotations
 
@@ -16,11 +21,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from cachetools import TTLCache
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from dashboard.metrics import READ_CACHE_LOOKUPS
+from dashboard.read_path import replicas
 from dashboard.read_path.change_feed import EVERYTHING, ChangeFeed, feed_for
 from dashboard.read_path.sqlite_feed import SqliteDataVersion
 
@@ -38,8 +44,9 @@ class ReadCache:
         # Re-entrant: SQLite's feed finds a change while it is asked (unchanged_since, under this
         # lock in _through) and calls changed(), which takes it, in the same thread.
         self._lock = threading.RLock()
-        self._sessions: TTLCache = TTLCache(max_sessions, seconds)  # token hash -> (account id, ...)
-        self._wallets: TTLCache = TTLCache(max_wallets, seconds)    # account id -> wallet rows
+        # Each value is (what was read, the log position it is at least as new as; 0 without replicas).
+        self._sessions: TTLCache = TTLCache(max_sessions, seconds)  # token hash -> ((account id, ...), position)
+        self._wallets: TTLCache = TTLCache(max_wallets, seconds)    # account id -> (wallet rows, position)
         # account id -> token hashes stored for it, so a change to one account (sign-out,
         # settings) evicts its sessions without a scan. Entries the TTL or LRU dropped linger
         # here until their account changes or the index is rebuilt; popping them is harmless.
@@ -48,6 +55,12 @@ class ReadCache:
         # SQLite's feed is asked before each lookup; PostgreSQL's tells us from its own thread.
         self._poll = getattr(feed, "poll", None)
         feed.subscribe(self.changed)
+        # Set by replicas.py: the browser's last write, and the position of the read just made.
+        self._at_least: Callable[[], int] = _nothing
+        self._read_position: Callable[[], int] = _nothing
+
+    def follow_positions(self, at_least: Callable[[], int], read_position: Callable[[], int]) -> None:
+        self._at_least, self._read_position = at_least, read_position
 
     def signed_in(self, token_hash: str, read: Callable[[], T]) -> T:
         """The account row of a sign-in session (first field: the account id), or None."""
@@ -56,19 +69,22 @@ class ReadCache:
     def wallet(self, account_id: int, read: Callable[[], T]) -> T:
         return self._through(self._wallets, account_id, read, counted=_WALLET_LOOKUPS)
 
-    def still_holds(self, token_hash: str, session_row, account_id: int, wallet) -> bool:
+    def still_holds(self, token_hash: str, session_row, account_id: int, wallet, at_least: int = 0) -> bool:
         """Whether the very session row and wallet rows a request used are still the ones held:
-        nothing changed them, nothing evicted them, and they have not expired."""
+        nothing changed them, nothing evicted them, they have not expired, and they are as new
+        as the browser's last write (at_least)."""
         if self._poll is not None:
             self._poll()
         with self._lock:
-            return self._sessions.get(token_hash) is session_row and self._wallets.get(account_id) is wallet
+            session_entry, wallet_entry = self._sessions.get(token_hash), self._wallets.get(account_id)
+        return (session_entry is not None and wallet_entry is not None and session_entry[0] is session_row
+                and wallet_entry[0] is wallet and session_entry[1] >= at_least and wallet_entry[1] >= at_least)
 
     def _index_session(self, token_hash: str, row) -> None:
         # Called under the lock.
         if len(self._sessions_by_account) > 2 * self._max_sessions:
             self._sessions_by_account = {}
-            for key, cached in self._sessions.items():
+            for key, (cached, _position) in self._sessions.items():
                 self._sessions_by_account.setdefault(cached[0], set()).add(key)
         self._sessions_by_account.setdefault(row[0], set()).add(token_hash)
 
@@ -76,20 +92,21 @@ class ReadCache:
         if self._poll is not None:
             self._poll()
         with self._lock:
-            value = cache.get(key)
+            entry = cache.get(key)
         hit, miss = counted
-        if value is not None:
+        if entry is not None and entry[1] >= self._at_least():
             hit.inc()
-            return value
+            return entry[0]
         miss.inc()
         stamp = self._feed.stamp()
         value = read()
         if value is not None:
+            position = self._read_position()
             # Checked and stored under the lock that eviction takes: a change heard after the
             # read began either stops the store or, heard later, evicts what was stored.
             with self._lock:
                 if self._feed.unchanged_since(stamp):
-                    cache[key] = value
+                    cache[key] = (value, position)
                     if on_store is not None:
                         on_store(key, value)
         return value
@@ -113,6 +130,10 @@ class ReadCache:
                     self._sessions.pop(token_hash, None)
 
 
+def _nothing() -> int:
+    return 0
+
+
 class NoCache:
     """An in-memory SQLite database, or caching turned off: every read goes to the database."""
 
@@ -122,7 +143,7 @@ class NoCache:
     def wallet(self, account_id: int, read: Callable[[], T]) -> T:
         return read()
 
-    def still_holds(self, token_hash: str, session_row, account_id: int, wallet) -> bool:
+    def still_holds(self, token_hash: str, session_row, account_id: int, wallet, at_least: int = 0) -> bool:
         return False
 
 
@@ -142,8 +163,8 @@ def _writes_watched_table(statement: str) -> bool:
     return target is not None and target.group(1).lower() in WATCHED_TABLES
 
 
-def init_app(app: Flask, engine) -> None:
-    """engine: the app's main (writing) engine."""
+def init_app(app: Flask, engine, replica_engines: dict | None = None) -> None:
+    """engine: the app's main (writing) engine; replica_engines: name -> engine of each replica."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     seconds = app.config["READ_CACHE_SECONDS"]
     url = make_url(uri)
@@ -152,15 +173,26 @@ def init_app(app: Flask, engine) -> None:
             SqliteDataVersion(url.database), seconds=seconds,
             max_sessions=app.config["READ_CACHE_SESSIONS"], max_wallets=app.config["READ_CACHE_WALLETS"])
         return
-    if not uri.startswith("postgresql") or seconds <= 0:
+    if not uri.startswith("postgresql") or (seconds <= 0 and not replica_engines):
         app.extensions["dashboard_read_cache"] = NoCache()
         return
     connect_timeout = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("connect_timeout", 5)
-    feed = feed_for(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout)
-    cache = ReadCache(feed, seconds=seconds, max_sessions=app.config["READ_CACHE_SESSIONS"],
-                      max_wallets=app.config["READ_CACHE_WALLETS"])
-    app.extensions["dashboard_read_cache"] = cache
+    # LISTEN needs a session of its own on the primary: DATABASE_LISTEN_URL when DATABASE_URL is
+    # a transaction-pooling PgBouncer, which cannot carry it.
+    listen_url = make_url(app.config.get("DATABASE_LISTEN_URL") or uri)
+    feed = feed_for(listen_url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout)
     app.extensions["dashboard_change_feed"] = feed
+    if seconds > 0:
+        cache = ReadCache(feed, seconds=seconds, max_sessions=app.config["READ_CACHE_SESSIONS"],
+                          max_wallets=app.config["READ_CACHE_WALLETS"])
+    else:  # replicas without the cache: the feed still says where each account was written
+        cache = NoCache()
+    app.extensions["dashboard_read_cache"] = cache
+    router = None
+    if replica_engines:
+        router = replicas.init_app(app, feed, feed.track_positions(), replica_engines)
+        if isinstance(cache, ReadCache):
+            cache.follow_positions(router.browser_position, replicas.read_position)
 
     # Read-your-writes in this process: a write to a watched table through the app's own
     # engine drops the cache before it commits; other processes hear the notification.
@@ -168,11 +200,16 @@ def init_app(app: Flask, engine) -> None:
     def _before_write(conn, cursor, statement, parameters, context, executemany):
         if _writes_watched_table(statement):
             conn.info["dashboard_watched_write"] = True
+            if router is not None and has_request_context():
+                # The rest of this request reads what it wrote: no replica has it yet.
+                g.read_pin = replicas.PRIMARY
 
     @event.listens_for(engine, "commit")
     def _before_commit(conn):
         if conn.info.pop("dashboard_watched_write", False):
             feed.changed_here()
+            if router is not None and has_request_context():
+                g.wrote_watched = True  # the browser's next reads wait for this (replicas.py)
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(conn):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dashboard.extensions import READS_BIND, db
 from dashboard.models import Account, LoginSession
-from dashboard.read_path import read_cache
+from dashboard.read_path import read_cache, replicas
 
 _accounts, _sessions = Account.__table__.c, LoginSession.__table__.c
 SIGNED_IN_QUERY = (
@@ -99,9 +99,7 @@ def load_signed_in(token: str) -> SignedInAccount | None:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     token_hash = LoginSession.hash_token(token)
-    row = read_cache.current().signed_in(
-        token_hash, lambda: read_connection().execute(SIGNED_IN_QUERY, {"token_hash": token_hash}).first()
-    )
+    row = read_cache.current().signed_in(token_hash, lambda: _read_session(token_hash))
     if row is None:
         return None
     g.signed_in_row = row  # the read cache's own object: wallet/unchanged_refresh.py asks for it again
@@ -112,6 +110,19 @@ def load_signed_in(token: str) -> SignedInAccount | None:
     if at - last_seen_at >= touch_interval(current_app.config):
         _touch(token_hash, at)
     return SignedInAccount(*account, session_token=token)
+
+
+def _read_session(token_hash: str):
+    def run(connection: Connection):
+        return connection.execute(SIGNED_IN_QUERY, {"token_hash": token_hash}).first()
+
+    # The account is known only once the row is read: a replica that had not replayed the
+    # account's latest change (heard by the feed) is not believed, and the row read again.
+    row = replicas.read(None, run, read_connection)
+    router = replicas.current()
+    if row is not None and router is not None and replicas.read_position() < router.needed(row[0]):
+        row = replicas.read(row[0], run, read_connection)
+    return row
 
 
 def _touch(token_hash: str, at: datetime) -> None:
@@ -126,6 +137,7 @@ def _touch(token_hash: str, at: datetime) -> None:
 def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def close_read_connection(_error=None):
+        replicas.close_connections()
         connection = g.pop("read_connection", None)
         if connection is not None:
             try:

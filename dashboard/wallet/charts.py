@@ -60,6 +60,12 @@ def wallet_charts(figures: WalletFigures) -> dict:
     return figures.derived(key, lambda: _make_charts(figures, requested_range()))
 
 
+def allocation_slices(figures: WalletFigures, locale: str) -> list[dict]:
+    """The allocation chart's slices alone (the live wallet sends them with each change); in the
+    figures' own language (locale), with "Other" in the current one."""
+    return _allocation(figures.document, locale)
+
+
 def _make_charts(figures: WalletFigures, range_name: str) -> dict:
     locale, zone, discreet = select_locale(), display_zone(), current_user.discreet
     document = figures.document

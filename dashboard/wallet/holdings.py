@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from dashboard.core.language_choice import format_moment
 from dashboard.core.valuation import JPY, Holding, Valuation, value_holdings
 from dashboard.core.valuation import Rate as RateInput
 from dashboard.models import Balance, Currency, JournalEntry, Rate
-from dashboard.read_path import read_cache
+from dashboard.read_path import read_cache, replicas
 from dashboard.read_path.signed_in import read_connection
 from dashboard.wallet.currency_names import currency_name
 from dashboard.wallet.derived import KeepsDerived
@@ -71,11 +72,91 @@ def wallet_rows(account_id: int) -> WalletRows:
     """Every enabled currency in display order, zero where the account has no balance row: one
     query whatever the number of currencies, or none while the read cache holds the answer.
     Immutable and hashable, so it can key a memo."""
+    given = getattr(_GIVEN, "rows", None)
+    if given is not None and account_id in given:
+        return given[account_id]
     return read_cache.current().wallet(account_id, lambda: _read_wallet_rows(account_id))
 
 
+# The live wallet (dashboard/live) needs the rows of every account with an open page after each
+# rate tick: the same rows as WALLET_QUERY's, made from two statements — the currencies and their
+# rates, once for all accounts; each account's balances and last journal sequence numbers, read
+# together and again only when they change — and given to this thread's requests.
+_GIVEN = threading.local()
+CURRENCY_RATES_QUERY = (
+    select(_currencies.code, _currencies.decimals, _rates.jpy_rate, _rates.as_of)
+    .select_from(Currency.__table__)
+    .outerjoin(Rate.__table__, _rates.currency_code == _currencies.code)
+    .where(_currencies.enabled.is_(True))
+    .order_by(_currencies.display_order, _currencies.code)
+)
+HOLDINGS_QUERY = (
+    select(_balances.account_id, _balances.currency_code, _balances.available, _balances.in_use)
+    .where(_balances.account_id.in_(bindparam("account_ids", expanding=True)))
+)
+SEQUENCES_QUERY = (
+    select(_journal.account_id, _journal.currency_code, func.max(_journal.sequence))
+    .where(_journal.account_id.in_(bindparam("account_ids", expanding=True)))
+    .group_by(_journal.account_id, _journal.currency_code)
+)
+_READ_TOGETHER = 1000  # accounts per statement
+
+
+class AccountHoldings(NamedTuple):
+    """One account's balances ((currency, available, in use), ...) and last journal sequence
+    numbers ((currency, number), ...), in currency order: hashable, so that accounts holding the
+    same share their rows."""
+
+    balances: tuple
+    sequences: tuple
+
+
+def read_currency_rates(connection) -> tuple:
+    """(code, decimals, JPY rate or None, rate's time or None) of every enabled currency, in order."""
+    return tuple(tuple(row) for row in connection.execute(CURRENCY_RATES_QUERY))
+
+
+def read_holdings(connection, account_ids) -> dict[int, AccountHoldings]:
+    """The balances and last journal sequence numbers of these accounts, a few statements in all."""
+    ids = list(account_ids)
+    balances: dict[int, list] = {account_id: [] for account_id in ids}
+    sequences: dict[int, list] = {account_id: [] for account_id in ids}
+    for start in range(0, len(ids), _READ_TOGETHER):
+        chunk = {"account_ids": ids[start:start + _READ_TOGETHER]}
+        for account_id, code, available, in_use in connection.execute(HOLDINGS_QUERY, chunk):
+            balances[account_id].append((code, available, in_use))
+        for account_id, code, sequence in connection.execute(SEQUENCES_QUERY, chunk):
+            sequences[account_id].append((code, sequence))
+    return {account_id: AccountHoldings(tuple(sorted(balances[account_id])), tuple(sorted(sequences[account_id])))
+            for account_id in ids}
+
+
+def compose_wallet_rows(currency_rates: tuple, holdings: AccountHoldings) -> WalletRows:
+    """The WalletRows WALLET_QUERY would read, from read_currency_rates' and read_holdings' answers."""
+    balances = {code: (available, in_use) for code, available, in_use in holdings.balances}
+    sequences = dict(holdings.sequences)
+    rows, ledger = [], []
+    for code, decimals, jpy_rate, as_of in currency_rates:
+        available, in_use = balances.get(code, (None, None))
+        rows.append((code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use,
+                     jpy_rate, as_of))
+        ledger.append((code, sequences.get(code) or 0))
+    return WalletRows(rows, tuple(ledger))
+
+
+@contextmanager
+def rows_given(rows: dict[int, WalletRows]) -> Iterator[None]:
+    """While the block runs, wallet_rows() in this thread answers from rows for the accounts it holds."""
+    _GIVEN.rows = rows
+    try:
+        yield
+    finally:
+        _GIVEN.rows = None
+
+
 def _read_wallet_rows(account_id: int) -> WalletRows:
-    read = read_connection().execute(WALLET_QUERY, {"account_id": account_id}).all()
+    read = replicas.read(account_id, lambda connection: connection.execute(WALLET_QUERY, {"account_id": account_id}).all(),
+                         read_connection)
     return WalletRows(
         ((code, decimals, ZERO if available is None else available, ZERO if in_use is None else in_use, jpy_rate, as_of)
          for code, decimals, available, in_use, jpy_rate, as_of, _sequence in read),

@@ -57,6 +57,7 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
         share = share_percent(total_jpy, valuation.net_assets_jpy)
         available, in_use, total, available_text, in_use_text, total_text = _holding_figures(
             row.available, row.in_use, row.total, row.decimals, locale)
+        name = str(name_of(row.currency))  # once: a catalogue lookup each time
         rows.append(
             {
                 "currency": row.currency,
@@ -73,10 +74,10 @@ def present_balance(valuation: Valuation, *, locale: str, format_time, name_of) 
                 "stale": row.stale,
                 "zero": not row.has_balance,
                 # "XRP" is named by its code: the page then says it once, not "XRP XRP".
-                "name_is_code": str(name_of(row.currency)).casefold() == row.currency.casefold(),
+                "name_is_code": name.casefold() == row.currency.casefold(),
                 "formatted": {
                     "code": row.currency.upper(),
-                    "name": name_of(row.currency),
+                    "name": name,
                     "available": available_text,
                     "in_use": in_use_text,
                     "total": total_text,
@@ -126,6 +127,8 @@ def arrange_balances(document: dict, *, order: str, hide_zero: bool, hide_small:
 
 
 HIDDEN = "•••"
+# The gains' formatted yen carry their yen sign (wallet/gains_fields.py), so hidden they carry it too.
+HIDDEN_YEN = "¥ " + HIDDEN
 # Every figure that says how much the account holds; rates (public prices), codes and flags stay.
 _HIDDEN_ROW_FIELDS = ("available", "in_use", "total", "available_jpy", "in_use_jpy", "total_jpy")
 
@@ -141,12 +144,13 @@ def conceal_amounts(document: dict) -> dict:
     rows = []
     for row in document["balances"]:
         hidden = _HIDDEN_ROW_FIELDS + tuple(name for name in _HIDDEN_GAINS_FIELDS if name in row)
-        formatted = {**row["formatted"], **{name: HIDDEN for name in hidden if name in _HIDDEN_ROW_FIELDS or row[name] is not None}}
+        formatted = {**row["formatted"], **{name: HIDDEN for name in _HIDDEN_ROW_FIELDS},
+                     **{name: HIDDEN_YEN for name in hidden if name not in _HIDDEN_ROW_FIELDS and row[name] is not None}}
         rows.append({**row, **{name: None for name in hidden}, "formatted": formatted})
     net = document["net_assets"]
     concealed = {**net, "jpy": None, "formatted": HIDDEN}
     for name in _HIDDEN_GAINS_FIELDS:
         if name in net:
             concealed[name] = None
-            concealed["formatted_gains"] = {**concealed["formatted_gains"], name: HIDDEN if net[name] is not None else None}
+            concealed["formatted_gains"] = {**concealed["formatted_gains"], name: HIDDEN_YEN if net[name] is not None else None}
     return {**document, "net_assets": concealed, "balances": rows}

@@ -43,7 +43,7 @@ from dashboard import security
 from dashboard.language.i18n import LANGUAGE_COOKIE, PROMPT_COOKIE
 from dashboard.metrics import ROUTE_KEY
 from dashboard.models import LoginSession
-from dashboard.read_path import read_cache, session_cookie, signed_in
+from dashboard.read_path import read_cache, replicas, session_cookie, signed_in
 from dashboard.wallet.holdings import WalletFigures, figures_unchanged_until
 from dashboard.wallet.page_memo import with_csrf_token
 
@@ -125,13 +125,15 @@ def _remember(endpoint: str, if_none_match: str | None, figures: WalletFigures, 
         refreshes.remember(_key(endpoint, token, request.environ, request.cookies), answered)
 
 
-def _recall(app: Flask, endpoint: str, token: str, environ: dict, cookies, if_none_match: str | None) -> Answered | None:
-    """The remembered answer for this request, if it still holds; None sends it down the full path."""
+def _recall(app: Flask, endpoint: str, token: str, environ: dict, cookies, if_none_match: str | None,
+            contents) -> Answered | None:
+    """The remembered answer for this request, if it still holds (and, with replicas, is as new
+    as the browser's last write, in its session's contents); None sends it down the full path."""
     answered = app.extensions[EXTENSION].recall(_key(endpoint, token, environ, cookies))
     # Only the two forms the page sends: the ETag exactly, or none (any other form: full path).
     if (answered is None or if_none_match not in (None, answered.if_none_match) or signed_in.now() >= answered.valid_until
             or not read_cache.of(app).still_holds(answered.token_hash, answered.session_row, answered.account_id,
-                                                  answered.wallet_rows)):
+                                                  answered.wallet_rows, replicas.position_of(contents))):
         return None
     return answered
 
@@ -146,7 +148,7 @@ def answer_if_unchanged():
     if not token or (endpoint == PAGE and (request.query_string or "_flashes" in session)):
         return None
     if_none_match = request.headers.get("If-None-Match") if endpoint == BALANCE else None
-    answered = _recall(app, endpoint, token, request.environ, request.cookies, if_none_match)
+    answered = _recall(app, endpoint, token, request.environ, request.cookies, if_none_match, session)
     if answered is None:
         return None
     if if_none_match:
@@ -214,7 +216,7 @@ class NotModifiedBeforeFlask:
         contents = app.session_interface.remembered(app, cookies.get(app.config["SESSION_COOKIE_NAME"]))
         if not contents or contents.get("_permanent") or "_remember" in contents or not contents.get(SESSION_USER_KEY):
             return None
-        answered = _recall(app, BALANCE, contents[SESSION_USER_KEY], environ, cookies, if_none_match)
+        answered = _recall(app, BALANCE, contents[SESSION_USER_KEY], environ, cookies, if_none_match, contents)
         return None if answered is None else answered.if_none_match
 
 

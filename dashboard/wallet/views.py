@@ -29,18 +29,18 @@ def current_figures() -> WalletFigures:
     if "wallet_figures" not in g:
         # The rows are kept for the request: an unchanged refresh is later recognised by them.
         g.wallet_rows = wallet_rows(current_user.id)
-        base = figures_of(
-            g.wallet_rows,
-            locale=select_locale(),
-            zone=display_zone(),
-            max_age=current_app.config["RATE_MAX_AGE"],
-        )
-        # The gains figures (average price, unrealized gain, 24-hour change) over the base ones;
-        # unchanged_refresh.py remembers an answer only until their 24-hour boundary moves on.
-        g.wallet_figures, g.gains_unchanged_until = with_gains(
-            base, current_user.id, g.wallet_rows.ledger, current_user.cost_method, display_zone(),
-            datetime.now(UTC))
+        g.wallet_figures, g.gains_unchanged_until = figures_for(
+            current_user, g.wallet_rows, locale=select_locale(), zone=display_zone(), now=datetime.now(UTC))
     return g.wallet_figures
+
+
+def figures_for(account, rows, *, locale: str, zone: str, now: datetime) -> tuple[WalletFigures, datetime]:
+    """An account's figures from its wallet rows, and the moment the clock alone changes their
+    gains: what current_figures() finds for a request, and the live wallet for its streams."""
+    base = figures_of(rows, locale=locale, zone=zone, max_age=current_app.config["RATE_MAX_AGE"], now=now)
+    # The gains figures (average price, unrealized gain, 24-hour change) over the base ones;
+    # unchanged_refresh.py remembers an answer only until their 24-hour boundary moves on.
+    return with_gains(base, account.id, rows.ledger, account.cost_method, zone, now)
 
 
 def current_balance() -> dict:
@@ -101,7 +101,12 @@ def _preferences() -> WalletPreferences:
 
 
 def current_balance_json() -> str:
-    return current_figures().json(_preferences(), _compact_json)
+    return balance_json(current_figures(), _preferences())
+
+
+def balance_json(figures: WalletFigures, preferences: WalletPreferences) -> str:
+    """/api/balance's body for these figures and choices."""
+    return figures.json(preferences, _compact_json)
 
 
 def current_balance_json_key() -> tuple:
@@ -110,10 +115,12 @@ def current_balance_json_key() -> tuple:
 
 
 def current_balance_etag() -> str:
+    return balance_etag(current_figures(), _preferences())
+
+
+def balance_etag(figures: WalletFigures, preferences: WalletPreferences) -> str:
     """A strong validator of /api/balance's body: a digest of its exact bytes, so it changes
     with any figure, the language and the switches, and is made once per memoised document."""
-    preferences = _preferences()
-    figures = current_figures()
     return figures.derived(
         ("etag", preferences),
         lambda: hashlib.sha256(figures.json(preferences, _compact_json).encode()).hexdigest()[:32],
@@ -138,6 +145,8 @@ def wallet_context():
         "discreet": current_user.discreet,
         "wallet_charts": lambda: wallet_charts(current_figures()),
         "refresh_seconds": current_app.config["REFRESH_SECONDS"],
+        # The live wallet's stream (dashboard/live), served beside the app on the same origin.
+        "stream_url": request.script_root + current_app.config["STREAM_PATH"] if current_app.config["STREAM_PATH"] else "",
     }
 
 

@@ -106,6 +106,8 @@ function setText(root, field, text) {
   if (element && element.textContent !== text) element.textContent = text;
 }
 
+const GAINS_FIELDS = ["average_price_jpy", "unrealized_jpy", "unrealized_percent", "change_24h_jpy", "change_24h_percent"];
+
 const yen = (text) => (text === null ? "—" : `¥ ${text}`);
 
 // Each currency has a table row (from 64rem) and a compact row (below): both are kept up to date,
@@ -120,6 +122,8 @@ function renderRows(root, balance) {
       }
       setText(item, "rate_jpy", yen(f.rate_jpy));
       setText(item, "share_percent", f.share_percent === null ? "—" : `${f.share_percent}%`);
+      // The gains (wallet/gains_fields.py) come formatted whole: yen sign and sign included.
+      for (const field of GAINS_FIELDS) setText(item, field, f[field] ?? "—");
       const rate = item.querySelector("[data-rate]");
       if (rate) rate.hidden = f.rate_jpy === null;
       const missing = item.querySelector('[data-mark="missing"]');
@@ -152,6 +156,10 @@ function renderFigures(balance) {
   if (widget) {
     setText(widget, "net_assets", balance.net_assets.formatted);
     setText(widget, "rates_as_of", balance.rates_as_of_formatted ?? "—");
+    const gains = balance.net_assets.formatted_gains ?? {};
+    for (const field of ["unrealized_jpy", "unrealized_percent", "change_24h_jpy", "change_24h_percent"]) {
+      setText(widget, `net_${field}`, gains[field] ?? "—");
+    }
     setText(widget, "missing_rates", balance.missing_rates.map((code) => code.toUpperCase()).join(", "));
     widget.querySelector('[data-notice="incomplete"]').hidden = balance.complete;
     widget.querySelector('[data-notice="stale"]').hidden = !balance.stale;
@@ -184,7 +192,10 @@ async function refresh() {
       return;
     }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    lastBalance = await response.json();
+    const balance = await response.json();
+    // The stream came back while this answer was on its way: its figures are the newer ones.
+    if (streaming) return;
+    lastBalance = balance;
     lastEtag = response.headers.get("ETag");
     renderFigures(lastBalance);
     if (failedLast) showStatus("", false);
@@ -276,17 +287,134 @@ function setupViewForm() {
   });
 }
 
+// The allocation chart from the stream's slices (the server's: labels, percentages, geometry):
+// attributes and texts changed in place only where they differ, rows made again only when the
+// slices themselves change (a currency grouped into "Other" or out of it).
+function renderAllocation(slices) {
+  const figure = document.querySelector(".chart-allocation");
+  const bar = figure?.querySelector("svg.allocation-bar");
+  const rows = figure?.querySelector(".allocation-table tbody");
+  if (!bar || !rows || !Array.isArray(slices) || slices.length === 0) return;
+  const title = bar.querySelector("title");
+  const prefix = title.textContent.split(": ")[0];
+  const text = `${prefix}: ${slices.map((s) => `${s.label} ${s.percent}%`).join(", ")}`;
+  if (title.textContent !== text) title.textContent = text;
+  const rects = [...bar.querySelectorAll("rect.slice")];
+  const shape = (s) => `${s.colour}|${s.label}|${s.members}`;
+  const sameSlices = rects.length === slices.length && rows.children.length === slices.length
+    && [...rows.children].every((row, i) => row.dataset.slice === shape(slices[i]));
+  if (!sameSlices) {
+    for (const rect of rects) rect.remove();
+    rows.replaceChildren();
+    for (const s of slices) {
+      const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      rect.setAttribute("class", `slice ${s.colour}`);
+      rect.setAttribute("y", "0");
+      rect.setAttribute("height", "10");
+      bar.append(rect);
+      const row = document.createElement("tr");
+      const head = document.createElement("th");
+      head.scope = "row";
+      const swatch = document.createElement("span");
+      swatch.className = `swatch ${s.colour}`;
+      swatch.setAttribute("aria-hidden", "true");
+      head.append(swatch, ` ${s.label}`);
+      if (s.members) {
+        const members = document.createElement("span");
+        members.className = "members";
+        members.textContent = `(${s.members})`;
+        head.append(" ", members);
+      }
+      const cell = document.createElement("td");
+      const percent = document.createElement("span");
+      percent.className = "percent";
+      cell.append(percent);
+      row.append(head, cell);
+      rows.append(row);
+    }
+  }
+  const newRects = bar.querySelectorAll("rect.slice");
+  slices.forEach((s, i) => {
+    const rect = newRects[i];
+    if (rect.getAttribute("x") !== String(s.x)) rect.setAttribute("x", s.x);
+    if (rect.getAttribute("width") !== String(s.width)) rect.setAttribute("width", s.width);
+    const row = rows.children[i];
+    row.dataset.slice = shape(s);
+    const percent = row.querySelector(".percent");
+    if (percent.textContent !== `${s.percent}%`) percent.textContent = `${s.percent}%`;
+  });
+}
+
+// Whether any holding's own amounts differ (a deposit, a fill): what a person wants to hear of.
+// A rate tick moves every yen figure and is not announced. Hidden amounts (null) say nothing.
+function holdingsChanged(before, after) {
+  if (!before) return false;
+  const amounts = new Map(before.balances.map((row) => [row.currency, `${row.available}|${row.in_use}`]));
+  return after.balances.some((row) => row.available !== null && amounts.has(row.currency)
+    && amounts.get(row.currency) !== `${row.available}|${row.in_use}`);
+}
+
+// The live wallet: figures pushed by the server (Server-Sent Events) as they change. While the
+// stream delivers, the page does not poll; whenever it does not (not yet open, reconnecting,
+// closed), the refresh every REFRESH_SECONDS runs as before.
+let streaming = false;
+
+function setupStream() {
+  const url = body.dataset.streamUrl;
+  if (!url || !window.EventSource) return false;
+  const source = new EventSource(url);
+  const header = document.getElementById("header-net-assets");
+  source.addEventListener("figures", (event) => {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    if (!streaming && header) header.setAttribute("aria-live", "off");  // every tick would be read out
+    streaming = true;
+    const changed = holdingsChanged(lastBalance, data.balance);
+    lastBalance = data.balance;
+    lastEtag = `"${event.lastEventId}"`;
+    renderFigures(data.balance);
+    renderAllocation(data.allocation);
+    const status = document.getElementById("refresh-status");
+    if (changed && status) showStatus(status.dataset.balancesChanged, false);
+    else if (failedLast) showStatus("", false);
+    failedLast = false;
+  });
+  const fallBack = () => {
+    streaming = false;
+    if (header) header.setAttribute("aria-live", "polite");
+  };
+  source.addEventListener("end", () => {
+    // The session ended: the stream will not come back; the refresh says what the server says.
+    source.close();
+    fallBack();
+    refresh();
+  });
+  source.addEventListener("error", () => {
+    const wasStreaming = streaming;
+    fallBack();
+    if (source.readyState === EventSource.CLOSED || wasStreaming) refresh();
+  });
+  return true;
+}
+
 function setupRefresh() {
   if (!body.dataset.balanceUrl) return;
   const seconds = Number(body.dataset.refreshSeconds) || 30;
-  refresh();
+  // With a stream, its first event brings the current figures; without, ask for them now.
+  if (!setupStream()) refresh();
   setInterval(() => {
-    if (document.visibilityState === "visible") refresh();
+    if (!streaming && document.visibilityState === "visible") refresh();
   }, seconds * 1000);
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") refresh();
+    if (!streaming && document.visibilityState === "visible") refresh();
   });
-  window.addEventListener("focus", refresh);
+  window.addEventListener("focus", () => {
+    if (!streaming) refresh();
+  });
 }
 
 // A "Copy" button beside text to copy (the authenticator's key, recovery codes): shown only where

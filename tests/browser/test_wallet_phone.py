@@ -44,6 +44,23 @@ def test_at_390_px_the_list_is_compact_and_largest_first(live_server, demo, new_
     screenshot(page, f"wallet-phone-{locale[:2]}")
 
 
+@pytest.mark.parametrize("width", [320, 390])
+def test_every_currency_name_is_whole_on_a_phone(live_server, demo, new_page, width):
+    """The share goes under the total, so a name has the row's room: none is cut short ("Japanese
+    Y…", "B…" for Bitcoin at 320 px before), and each row stays within the screen."""
+    page = new_page(viewport={"width": width, "height": 844})
+    browser_sign_in(page, live_server)
+    cut = page.eval_on_selector_all(
+        ".balance-list .currency-name",
+        "names => names.filter(n => n.offsetParent !== null && n.scrollWidth > n.clientWidth).map(n => n.textContent)")
+    assert cut == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    bitcoin = page.locator('.balance-list > li[data-currency="btc"]')
+    total, share = bitcoin.locator(".item-total").bounding_box(), bitcoin.locator(".item-share").bounding_box()
+    assert share["y"] >= total["y"] + total["height"] - 1  # the share under the total
+    screenshot(page, f"wallet-phone-{width}-names")
+
+
 def test_order_by_name_and_hide_small_balances_are_saved(live_server, demo, new_page):
     page = new_page(viewport=PHONE)
     browser_sign_in(page, live_server)

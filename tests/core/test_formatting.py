@@ -391,3 +391,17 @@ def test_plain_properties(value):
     assert n == value and n.as_tuple().exponent <= 0
     assert str(n) == text or "E" in str(n)
     assert plain(n) == text
+
+
+@settings(max_examples=500)
+@given(st.decimals(allow_nan=False, allow_infinity=False) | st.builds(
+    lambda digits, exponent: Decimal(f"{digits}E{exponent}"), st.integers(-10**30, 10**30), st.integers(-1100, 1100)))
+def test_plain_of_a_decimal_is_its_normalised_text(value):
+    """plain's quick way with a Decimal gives what normalize() gives, or refuses what it refuses."""
+    try:
+        expected = format(normalize(value), "f")
+    except ValueError:
+        with pytest.raises(ValueError):
+            plain(value)
+        return
+    assert plain(value) == expected

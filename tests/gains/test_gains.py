@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -76,6 +77,9 @@ def test_the_compensation_counts_as_a_disposal_at_its_rate(client, runner, tmp_p
     alice = client.get(f"/api/gains?year={THIS_YEAR}").get_json()
     assert alice["currencies"] == [{"currency": "xem", "sold_quantity": "1500", "proceeds_jpy": "132823",
                                     "cost_jpy": "165241", "gain_jpy": "-32418"}]
+    # The page writes a loss with its minus before the yen sign.
+    page = client.get(f"/gains?year={THIS_YEAR}").get_data(as_text=True)
+    assert "<td>-¥ 32,418</td>" in page and "<td>¥ 132,823</td>" in page and "¥-" not in page
     client.post("/logout")
     sign_in(client, "bob@example.com")
     # bob's 2,000 XEM cost 100,000; 2,000 × 88.549 = 177,098: a gain of 77,098.
@@ -155,4 +159,6 @@ def test_page_method_setting_and_report(app, client, traders):
     assert csv_body.headers["Content-Type"].startswith("text/csv")
     printable = client.get("/gains/report?year=2017").get_data(as_text=True)
     assert "1,998" in printable and "annual-report-table" in printable
+    # The date of issue in the page's language, not as ISO.
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\d">[A-Z][a-z]+ \d{1,2}, \d{4}</time>', printable)
     assert client.get("/gains/report?year=1800").status_code == 400

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ("migrate", "app", "ticker")
+OURS = ("migrate", "app", "stream", "ticker")
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def compose() -> dict:
 
 
 def test_services(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "app", "ticker"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "app", "stream", "ticker"}
 
 
 @pytest.mark.parametrize("name", ["postgres", "redis"])
@@ -34,7 +34,7 @@ def test_migrations_run_once_before_the_app_and_the_ticker(compose):
     assert services["migrate"]["command"] == ["flask", "--app", "dashboard", "db", "upgrade"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("app", "ticker"):
+    for name in ("app", "stream", "ticker"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["app"]["depends_on"]["redis"]["condition"] == "service_healthy"
     command = services["ticker"]["command"]
@@ -64,6 +64,19 @@ def test_the_app_and_the_ticker_share_the_metric_files(compose):
 
     assert services["ticker"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == f"/run/metrics/{COMMANDS_SUBDIR}"
     assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_the_stream_process_serves_the_live_wallet_beside_the_app(compose):
+    stream = compose["services"]["stream"]
+    command = stream["command"]
+    assert command[:3] == ["uvicorn", "--factory", "dashboard.stream:create_stream_app"]
+    port = command[command.index("--port") + 1]
+    assert stream["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert f":{port}/stream/healthz" in " ".join(stream["healthcheck"]["test"])
+    # The image has what it runs.
+    from dashboard.stream import create_stream_app  # noqa: F401
+
+    assert "uvicorn" in (ROOT / "setup.cfg").read_text()
 
 
 def test_the_example_env_file_holds_no_secret_and_only_known_settings():

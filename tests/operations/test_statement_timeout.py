@@ -58,7 +58,7 @@ def test_requests_are_bounded_and_commands_are_not(app, runner, monkeypatch):
             engine.dispose()
     seen = []
 
-    def verify():
+    def verify(*_anchors):
         seen.append(db.session.execute(text("SHOW statement_timeout")).scalar_one())
         return 0, 0, []
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from conftest import sign_in
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboard.extensions import db
 from dashboard.ledger.rate_history import Tick, append_ticks
@@ -44,7 +47,11 @@ def test_the_fields_are_exact(holder):
                                          "change_24h_jpy", "change_24h_percent")} == {
         "average_price_jpy": "100.1", "cost_jpy": "100100", "unrealized_jpy": "-11551", "unrealized_percent": "-11.54",
         "change_24h_jpy": "8549", "change_24h_percent": "10.69"}
-    assert xem["formatted"]["unrealized_jpy"] == "-11,551" and xem["formatted"]["change_24h_jpy"] == "+8,549"
+    # Formatted whole, as the page writes them: the sign before the yen sign, the price's zeros cut.
+    assert {name: xem["formatted"][name] for name in ("average_price_jpy", "unrealized_jpy", "unrealized_percent",
+                                                      "change_24h_jpy", "change_24h_percent")} == {
+        "average_price_jpy": "¥ 100.1", "unrealized_jpy": "-¥ 11,551", "unrealized_percent": "-11.54",
+        "change_24h_jpy": "+¥ 8,549", "change_24h_percent": "+10.69"}
     net = balance["net_assets"]
     assert (net["unrealized_jpy"], net["unrealized_percent"], net["change_24h_jpy"], net["change_24h_percent"]) == (
         "-11551", "-11.54", "8549", "10.69")
@@ -54,7 +61,11 @@ def test_the_fields_are_exact(holder):
     btc = next(row for row in balance["balances"] if row["currency"] == "btc")
     assert btc["average_price_jpy"] is None and btc["change_24h_percent"] is None
     page = holder.get("/").get_data(as_text=True)
-    assert "100.1" in page and "-11,551" in page and "10.69" in page
+    assert ">¥ 100.1<" in page and ">-¥ 11,551<" in page and ">+10.69<" in page
+    # Net assets carry the sums, on the page as in the document.
+    assert ('data-field="net_unrealized_jpy">-¥ 11,551<' in page and 'data-field="net_change_24h_jpy">+¥ 8,549<' in page)
+    assert net["formatted_gains"] == {"unrealized_jpy": "-¥ 11,551", "unrealized_percent": "-11.54",
+                                      "change_24h_jpy": "+¥ 8,549", "change_24h_percent": "+10.69"}
 
 
 def test_moving_average_and_discreet_mode(holder):
@@ -67,7 +78,7 @@ def test_moving_average_and_discreet_mode(holder):
     assert (xem["unrealized_percent"], xem["change_24h_percent"]) == ("-11.54", "10.69")
     assert balance["net_assets"]["unrealized_percent"] == "-11.54" and balance["net_assets"]["unrealized_jpy"] is None
     page = holder.get("/").get_data(as_text=True)
-    assert "-11,551" not in page and "-11.54" in page
+    assert "11,551" not in page and "-11.54" in page and ">¥ •••<" in page
 
 
 # What a rate tick must not read again: the acquisition cost's sources (fills, transfers,
@@ -84,8 +95,9 @@ def _fresh(app, client, path: str):
     """The answer made afresh: no figures, cost or page remembered, the read cache emptied."""
     from tests_support import drop_read_cache
 
-    from dashboard.wallet import holdings
+    from dashboard.wallet import gains_fields, holdings
     holdings._DOCUMENTS.clear()  # noqa: SLF001
+    gains_fields._COSTS.clear()  # noqa: SLF001
     drop_read_cache(app)
     return client.get(path)
 
@@ -120,7 +132,7 @@ def test_a_rate_tick_reads_no_acquisition_cost_again(app, holder):
     assert _xem(balance)["unrealized_jpy"] == str(1000 * rate - 100100)
     assert _xem(balance)["change_24h_jpy"] == str(1000 * (rate - 80))
     assert balance == _fresh(app, holder, "/api/balance").get_json()
-    assert f"{1000 * rate - 100100:,}" in page
+    assert f">-¥ {100100 - 1000 * rate:,}<" in page
 
 
 def test_an_imported_fill_makes_the_cost_again(app, runner, holder):
@@ -160,7 +172,36 @@ def test_a_changed_method_makes_the_cost_again(app, runner, holder):
     # Moving average: 500 left at 100.1 = 50,050, plus 120,100 = 170,150 for 1,500.
     balance = holder.get("/api/balance").get_json()
     assert (_xem(balance)["average_price_jpy"], _xem(balance)["cost_jpy"]) == ("113.43", "170150")
-    assert 'data-field="average_price_jpy">113.43<' in holder.get("/").get_data(as_text=True)
+    assert 'data-field="average_price_jpy">¥ 113.43<' in holder.get("/").get_data(as_text=True)
     assert balance == _fresh(app, holder, "/api/balance").get_json()
     assert holder.post("/gains/method", data={"method": "total-average"}).status_code == 303
     assert _xem(holder.get("/api/balance").get_json())["cost_jpy"] == "165150"
+
+
+def test_the_formatted_gains_read_as_amounts():
+    """The sign before the yen sign, no sign on nothing, the price's fraction zeros cut (number,
+    then cut_decimal_zero), grouped in the language's way."""
+    from dashboard.wallet.gains_fields import _formatted
+
+    shown = _formatted({"average_price_jpy": "61278.00", "unrealized_jpy": "-25888", "change_24h_jpy": "-0.4",
+                        "unrealized_percent": "0.00", "change_24h_percent": "12.50", "cost_jpy": "1234567"}, "ja")
+    assert shown == {"average_price_jpy": "¥ 61,278", "unrealized_jpy": "-¥ 25,888", "change_24h_jpy": "¥ 0",
+                     "unrealized_percent": "0.00", "change_24h_percent": "+12.50", "cost_jpy": "¥ 1,234,567"}
+    assert _formatted({"average_price_jpy": "0.5", "unrealized_jpy": "1234.5", "change_24h_jpy": None}, "en") == {
+        "average_price_jpy": "¥ 0.5", "unrealized_jpy": "+¥ 1,235", "change_24h_jpy": None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=8, min_value=-10**12, max_value=10**12),
+       st.decimals(allow_nan=False, allow_infinity=False, places=8, min_value=-10**12, max_value=10**12))
+def test_percentages_are_the_exact_quotient_rounded_half_up(part, whole):
+    """The tick's percentages are computed in integers; they equal the exact Fraction rounded half
+    away from zero to 2 decimals."""
+    from dashboard.core.cost_basis import to_decimal
+    from dashboard.wallet.gains_fields import _percent
+
+    if not whole:
+        assert _percent(part, whole) is None
+        return
+    expected = to_decimal(Fraction(part) / Fraction(whole) * 100, 2)
+    assert _percent(part, whole) == format(abs(expected) if expected.is_zero() else expected, "f")

@@ -163,9 +163,10 @@ STATEMENTS = {"/api/balance": 2 + GAINS, "/": 2 + 7 + GAINS}
 def forget_made_figures():
     """Drop what was made from the wallet rows (documents, charts), not only the rows."""
     from dashboard.ledger import net_asset_history
-    from dashboard.wallet import history, holdings
+    from dashboard.wallet import gains_fields, history, holdings
 
     holdings._DOCUMENTS.clear()
+    gains_fields._COSTS.clear()
     history._PAST_POINTS.clear()
     net_asset_history._RATE_STEPS.clear()
 

@@ -1,0 +1,117 @@
+"""GET /api/stream: the signed-in account's figures as Server-Sent Events, an ASGI app (Starlette,
+sse-starlette) over the Flask app, which decides who is signed in and makes the figures.
+
+Events: `figures`, whose data is {"balance": <the /api/balance document>, "allocation": <the
+allocation chart's slices>} and whose id is /api/balance's ETag for that document; `end` when
+the session ends (then the stream closes; the browser should not reconnect). A heartbeat comment
+every STREAM_HEARTBEAT_SECONDS. A reconnect with Last-Event-ID equal to the current figures'
+id gets no first event (it has them already); with any other id, the current figures: every
+event is the whole of the figures, so the latest one leaves no gap.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from flask import Flask
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from dashboard.live.figures import FORWARDED_HEADERS, encode
+from dashboard.live.hub import Hub, Stream
+
+# Our ids are /api/balance's ETags: hex digests. Anything else was not sent by us.
+EVENT_ID = re.compile(r"[0-9a-f]{1,64}")
+ENDED = b'event: end\r\ndata: {"reason":"signed_out"}\r\n\r\n'
+# Headers of /api/balance's answer that do not describe a stream.
+_NOT_FOR_STREAMS = frozenset({"cache-control", "set-cookie", "connection", "x-accel-buffering"})
+
+
+class _EventStream(EventSourceResponse):
+    """sse-starlette's response without a send timeout: its cancel scope around every send cost
+    more than the send itself at thousands of streams. A browser that stops reading holds one
+    slot (the latest event), never a queue, and its disconnect is still noticed."""
+
+    async def _send_with_timeout(self, send, message) -> None:
+        try:
+            await send(message)
+        except BaseException:
+            self._send_interrupted = True
+            raise
+
+
+async def stream(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    last_event_id = request.headers.get("last-event-id")
+    if last_event_id is not None and not EVENT_ID.fullmatch(last_event_id):
+        return JSONResponse({"error": "Last-Event-ID must be an id this stream sent (hexadecimal digits)."},
+                            status_code=400, headers={"Cache-Control": "no-store"})
+    headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
+    client = request.client.host if request.client else ""
+    joined = Stream(headers, client, last_event_id)
+    try:
+        answer = await hub.join(joined)
+    except Exception:  # noqa: BLE001 - the database may be away: the page falls back to its refresh
+        return JSONResponse({"error": "The figures cannot be made now. Try again shortly."}, status_code=503,
+                            headers={"Cache-Control": "no-store", "Retry-After": "5"})
+    if not answer.signed_in:
+        return Response(answer.body, status_code=answer.status, headers=dict(answer.headers),
+                        media_type="application/json")
+    if answer.event_id == last_event_id:
+        first = b": resumed; the figures are as they were\r\n\r\n"
+    else:
+        first = encode(answer.event_id, answer.event, hub.retry_ms)
+    kept = {name: value for name, value in answer.headers if name.lower() not in _NOT_FOR_STREAMS}
+    kept["Cache-Control"] = "no-store"
+    return _EventStream(_events(hub, joined, first), headers=kept, ping=request.app.state.heartbeat)
+
+
+async def _events(hub: Hub, joined: Stream, first: bytes) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        while True:
+            await joined.wakeup.wait()
+            joined.wakeup.clear()
+            if joined.slot is not None:
+                event, joined.slot = joined.slot, None
+                yield event
+            if joined.ended is not None:
+                yield ENDED
+                return
+    finally:
+        hub.leave(joined)
+
+
+async def healthz(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    return JSONResponse({"status": "ok", "streams": hub.streams, "figures_made": hub.figures_made,
+                         "figures_asked": hub.figures_asked, "last_round_seconds": round(hub.last_round_seconds, 4)},
+                        headers={"Cache-Control": "no-store"})
+
+
+def stream_app(flask_app: Flask, *, rest=None) -> Starlette:
+    """The stream process's ASGI app. rest: an ASGI app for every other path (development serves
+    the Flask app there, so the page and its stream share an origin with no proxy)."""
+    path = flask_app.config["STREAM_PATH"] or "/api/stream"
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        hub = Hub(flask_app, asyncio.get_running_loop())
+        app.state.hub = hub
+        app.state.heartbeat = flask_app.config["STREAM_HEARTBEAT_SECONDS"]
+        hub.start()
+        try:
+            yield
+        finally:
+            hub.stop()
+
+    routes = [Route(path, stream, methods=["GET"]), Route("/stream/healthz", healthz, methods=["GET"])]
+    if rest is not None:
+        routes.append(Mount("/", app=rest))
+    return Starlette(routes=routes, lifespan=lifespan)
+
