@@ -43,7 +43,9 @@ def statement_timeout_connect_args(url: str, connect_args: dict, milliseconds: i
 def unbounded_for_commands(app, engines) -> None:
     """Once lift_statement_timeout(app) has been called, each new PostgreSQL connection of these
     engines sets statement_timeout back to 0 before its first use."""
-    if not app.config.get("DATABASE_STATEMENT_TIMEOUT_MS"):
+    # Behind PgBouncer in transaction mode the timeout is the role's, and a SET would stay on
+    # the server connection PgBouncer hands to the app's requests next: commands keep the role's.
+    if not app.config.get("DATABASE_STATEMENT_TIMEOUT_MS") or app.config.get("DATABASE_PGBOUNCER"):
         return
     for engine in engines:
         if engine.dialect.name == "postgresql":

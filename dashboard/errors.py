@@ -89,6 +89,19 @@ def init_app(app) -> None:
         rule.rule for rule in app.url_map.iter_rules()
         if getattr(app.view_functions.get(rule.endpoint), "answers_json", False))
 
+    # Registered after Flask-SQLAlchemy's own, so it runs first. The answer is made by now; if
+    # the server went away meanwhile (a restart), closing the session's transaction fails, and
+    # an error raised here, past every error handler, turned the answer into gunicorn's bare
+    # 500. The connection is dropped instead (no ROLLBACK sent); the pool replaces it.
+    @app.teardown_appcontext
+    def close_session(_error=None):
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("database connection lost as the request ended: %s", error.__class__.__name__)
+            db.session().invalidate()
+            db.session.remove()
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _("The form has expired or did not come from this site. Please reload the page and try again."))

@@ -67,10 +67,8 @@ if [ "${IMAGE_CHECK:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}" = 1 ]; then
 fi
 
 # Three workers on two cores: the suite waits on PostgreSQL, Chromium and subprocesses a third of the time.
-# loadgroup: tests are spread one by one as with the default, but those marked
-# xdist_group("drills") all go to one worker, which builds the fault drills' stage once.
 status=0
-"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-3}" --dist loadgroup "$@" || status=$?
+"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-3}" "$@" || status=$?
 
 if [ -n "$image_check_pid" ]; then
   if wait "$image_check_pid"; then

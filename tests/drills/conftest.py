@@ -8,6 +8,7 @@ skips proves nothing."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import http.client
 import json
 import os
@@ -33,9 +34,6 @@ DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demopass"
 # the clients give up after it, so a hang shows as an answer that never came.
 WORKER_TIMEOUT = 15
 STATEMENT_TIMEOUT_MS = 3000
-# Every drill in one xdist worker (scripts/test.sh runs pytest with --dist loadgroup): one stage
-# is built, not one per worker, and no two drills restart or stall the machine at once.
-DRILLS = pytest.mark.xdist_group("drills")
 METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
@@ -468,14 +466,24 @@ def shared_stage(tmp_path_factory):
 
 
 @pytest.fixture
-def stage(shared_stage):
-    """The shared stage, put back up after each drill: a database or a Redis a failed drill left
-    down would fail the next one for the wrong reason. Each drill restores what it changed."""
-    yield shared_stage
-    if shared_stage.redis.process is None or shared_stage.redis.process.poll() is not None:
-        shared_stage.redis.start()
+def stage(shared_stage, tmp_path_factory):
+    """The shared stage, one drill at a time across xdist's workers (each builds its own stage,
+    but two drills restarting and stalling things at once on a small machine would measure each
+    other), and put back up after each drill: a database or a Redis a failed drill left down
+    would fail the next one for the wrong reason. Each drill restores what it changed."""
+    # The parent of this worker's temporary folder is the run's, shared by its workers.
+    with (tmp_path_factory.getbasetemp().parent / "drills.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield shared_stage
+        restore(shared_stage)
+
+
+def restore(shared_stage: Stage) -> None:
+    """The database (by TCP) and Redis up again, as the next drill expects them."""
     import psycopg
 
+    if shared_stage.redis.process is None or shared_stage.redis.process.poll() is not None:
+        shared_stage.redis.start()
     try:  # by TCP, as the app connects
         psycopg.connect(f"host=127.0.0.1 port={shared_stage.cluster.port} user=postgres dbname=postgres",
                         connect_timeout=5).close()

@@ -9,9 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from .conftest import DRILLS, WORKER_TIMEOUT, Browser, Load, report
-
-pytestmark = DRILLS
+from .conftest import WORKER_TIMEOUT, Browser, Load, report
 
 RECOVERY_SECONDS = 5  # the drill's promise: every request after this long succeeds
 OUTAGE_SECONDS = 3

@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from .conftest import DEMO_EMAIL, DEMO_PASSWORD, DRILLS, Browser, Load, report, request
-
-pytestmark = DRILLS
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, Browser, Load, report, request
 
 SIGNED_IN_PATHS = ("/", "/api/balance", "/activity", "/api/activity", "/api/history?range=1w", "/gains",
                    "/api/gains", "/gains/report", "/security", "/api-keys")

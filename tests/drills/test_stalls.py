@@ -10,7 +10,6 @@ import threading
 import time
 
 from .conftest import (
-    DRILLS,
     STATEMENT_TIMEOUT_MS,
     WORKER_TIMEOUT,
     Browser,
@@ -19,8 +18,6 @@ from .conftest import (
     report,
     waiting_backends,
 )
-
-pytestmark = DRILLS
 
 
 def settings(stage) -> tuple:

@@ -58,7 +58,7 @@ def test_requests_are_bounded_and_commands_are_not(app, runner, monkeypatch):
             engine.dispose()
     seen = []
 
-    def verify():
+    def verify(*_anchors):
         seen.append(db.session.execute(text("SHOW statement_timeout")).scalar_one())
         return 0, 0, []
 
@@ -91,3 +91,23 @@ def test_a_statement_stalled_by_a_lock_answers_503_and_writes_nothing(app, clien
         assert response.get_json()["success"] is False
         assert db.session.execute(select(Account.discreet, Account.hide_zero_balances)).one() == before
         db.session.remove()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("app_config", [{"DATABASE_STATEMENT_TIMEOUT_MS": 700, "DATABASE_PGBOUNCER": True}])
+def test_behind_pgbouncer_commands_set_nothing_that_would_outlive_them(app, runner, monkeypatch):
+    """PgBouncer in transaction mode would hand a server connection a command had SET
+    statement_timeout = 0 on to the app's requests next: the role's timeout is left alone."""
+    seen = []
+
+    def verify(*_anchors):
+        # Where the connection's setting came from: "session" had the command SET it.
+        seen.append(db.session.execute(text("SELECT source FROM pg_settings WHERE name = 'statement_timeout'")).scalar_one())
+        return 0, 0, []
+
+    import dashboard.cli.balances
+
+    monkeypatch.setattr(dashboard.cli.balances, "verify", verify)
+    result = runner.invoke(args=["balances", "verify"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["default"]
