@@ -154,6 +154,32 @@ def balance_cost(url: str, requests: int = 200, dump=None) -> None:
         best = {kind: sorted(values)[len(values) // 2] for kind, values in timings.items()}
         print(f"{path} after a rate tick (CPU, median of {requests}): with gains {best['with'] * 1000:.2f} ms, "
               f"without {best['without'] * 1000:.2f} ms, ratio {best['with'] / best['without']:.2f}")
+    if dump:
+        return
+    # A busy worker while every rate moves five times a second (the bench's "rates moving"): a
+    # tick every 0.2 s of its CPU, requests answered in between (the first after a tick the full
+    # path, the rest from the memos); requests per CPU second, with and without the gains fields.
+    for path in ("/api/balance", "/"):
+        served = {"with": [], "without": []}
+        for number in range(6):
+            kind = "with" if number % 2 else "without"
+            views.with_gains = with_gains if kind == "with" else without
+            answered, spent, next_tick = 0, 0.0, 0.0
+            while spent < 2.0:
+                if spent >= next_tick:
+                    with app.app_context():
+                        tick_demo_rates(rng, DEMO_RATES, datetime.now(UTC))
+                        db.session.commit()
+                    next_tick += 0.2
+                began = time.process_time()
+                client.get(path)
+                spent += time.process_time() - began
+                answered += 1
+            served[kind].append(answered / spent)
+        views.with_gains = with_gains
+        best = {kind: sorted(values)[len(values) // 2] for kind, values in served.items()}
+        print(f"{path} with rates moving 5×/s (requests per CPU second, median of 3 rounds of 2 s): "
+              f"with gains {best['with']:.0f}, without {best['without']:.0f}, ratio {best['with'] / best['without']:.2f}")
 
 def count_instructions(requests: int = 15) -> None:
     """balance_cost under Valgrind's callgrind: machine instructions of this process per request
