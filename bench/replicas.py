@@ -26,7 +26,7 @@ import time
 from sqlalchemy.engine import make_url
 
 from . import clusters, load, schema, signin, wrk
-from .server import Workers, serve
+from .server import Workers, children_cpu_seconds, serve
 
 TARGETS = (  # (label, key, replica, read cache)
     ("bare Flask (short JSON)", "bare", False, True),
@@ -58,18 +58,7 @@ def committed(cluster: clusters.Cluster) -> int:
 def cpu_seconds(cluster: clusters.Cluster) -> float:
     """CPU time (user and system) of the cluster's server processes: the postmaster's children."""
     postmaster = int((cluster.directory / "postmaster.pid").read_text().split()[0])
-    ticks = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # ended while we looked
-            continue
-        if int(fields[1]) == postmaster or int(entry.name) == postmaster:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return children_cpu_seconds(postmaster, with_parent=True)
 
 
 def main(argv=None) -> None:

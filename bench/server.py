@@ -37,7 +37,11 @@ def workers_cpu_seconds(base_url: str) -> float:
     """CPU time (user and system) spent so far by the workers of the gunicorn serving base_url:
     unlike requests/s, it does not move when another process on the machine takes the CPU, so
     it shows what a change costs the app itself."""
-    arbiter = _ARBITERS[base_url]
+    return children_cpu_seconds(_ARBITERS[base_url])
+
+
+def children_cpu_seconds(parent: int, *, with_parent: bool = False) -> float:
+    """CPU time (user and system) spent so far by parent's child processes (and parent's own)."""
     ticks = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -47,7 +51,8 @@ def workers_cpu_seconds(base_url: str) -> float:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:  # the process ended while we looked
             continue
-        if int(fields[1]) == arbiter:  # fields after the name: state, ppid, ..., utime (12th), stime (13th)
+        # fields after the name: state, ppid, ..., utime (12th), stime (13th)
+        if int(fields[1]) == parent or (with_parent and int(entry.name) == parent):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 

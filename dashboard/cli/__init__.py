@@ -38,48 +38,46 @@ def register_commands(app) -> None:
     _unbounded(migrate_commands)
 
 
+def _wrap_each(command: click.Command, mark: str, wrap) -> None:
+    """Every command of command (itself, or each of a group's) has its callback wrapped by wrap
+    once: the wrapper carries `mark`, so a command registered twice is not wrapped twice."""
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _wrap_each(subcommand, mark, wrap)
+        return
+    if command.callback is None or getattr(command.callback, mark, False):
+        return
+    wrapped = functools.wraps(command.callback)(wrap(command.callback))
+    setattr(wrapped, mark, True)  # functools.wraps kept the other wrappers' marks
+    command.callback = wrapped
+
+
 def _unbounded(command: click.Command) -> None:
     """DATABASE_STATEMENT_TIMEOUT_MS bounds a request's statements; an operator's command (a
     migration, `balances verify` over every account, a compensation batch) runs as long as it takes."""
-    if isinstance(command, click.Group):
-        for subcommand in command.commands.values():
-            _unbounded(subcommand)
-        return
-    if command.callback is None or getattr(command.callback, "unbounded", False):
-        return
-    callback = command.callback
+    def wrap(callback):
+        def unbounded(*args, **kwargs):
+            app = current_app._get_current_object() if current_app else click.get_current_context().ensure_object(ScriptInfo).load_app()  # noqa: SLF001 (Werkzeug's documented unwrap)
+            lift_statement_timeout(app)
+            return callback(*args, **kwargs)
+        return unbounded
 
-    @functools.wraps(callback)
-    def unbounded(*args, **kwargs):
-        app = current_app._get_current_object() if current_app else click.get_current_context().ensure_object(ScriptInfo).load_app()  # noqa: SLF001 (Werkzeug's documented unwrap)
-        lift_statement_timeout(app)
-        return callback(*args, **kwargs)
-
-    unbounded.unbounded = True  # functools.wraps kept the other wrappers' marks
-    command.callback = unbounded
+    _wrap_each(command, "unbounded", wrap)
 
 
 def _explain_database_errors(command: click.Command) -> None:
     """A database that is down or not yet migrated gets one clear line and exit code 1,
     not a stack trace, whichever command met it."""
-    if isinstance(command, click.Group):
-        for subcommand in command.commands.values():
-            _explain_database_errors(subcommand)
-        return
-    if command.callback is None or getattr(command.callback, "explains_database_errors", False):
-        return
-    callback = command.callback
+    def wrap(callback):
+        def explained(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except (OperationalError, ProgrammingError) as error:
+                detail = str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
+                raise click.ClickException(
+                    f"the database is unreachable or not migrated ({detail}); check DATABASE_URL "
+                    "and run `flask --app dashboard db upgrade`"
+                ) from None
+        return explained
 
-    @functools.wraps(callback)
-    def explained(*args, **kwargs):
-        try:
-            return callback(*args, **kwargs)
-        except (OperationalError, ProgrammingError) as error:
-            detail = str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
-            raise click.ClickException(
-                f"the database is unreachable or not migrated ({detail}); check DATABASE_URL "
-                "and run `flask --app dashboard db upgrade`"
-            ) from None
-
-    explained.explains_database_errors = True
-    command.callback = explained
+    _wrap_each(command, "explains_database_errors", wrap)

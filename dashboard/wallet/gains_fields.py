@@ -29,7 +29,7 @@ from dashboard.core.cost_basis import to_decimal
 from dashboard.core.formatting import cut_decimal_zero, number, plain
 from dashboard.core.history import ORIGIN
 from dashboard.ledger.acquisition import average_costs, rates_as_of
-from dashboard.wallet.holdings import WalletFigures, kept_with_figures
+from dashboard.wallet.holdings import WalletFigures, kept_in, kept_with_figures
 from dashboard.wallet.page_memo import app_identity
 
 JPY = "jpy"
@@ -89,13 +89,7 @@ def acquisition_costs(account_id: int, ledger: tuple, method: str, zone: str) ->
 
 
 def _kept(key: tuple, make):
-    with _COSTS_LOCK:
-        value = _COSTS.get(key)
-    if value is None:  # two threads may both make it; they make the same thing
-        value = make()
-        with _COSTS_LOCK:
-            _COSTS[key] = value
-    return value
+    return kept_in(_COSTS, _COSTS_LOCK, key, make)
 
 
 @dataclass(frozen=True)

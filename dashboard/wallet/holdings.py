@@ -192,12 +192,17 @@ def kept_with_figures(key: tuple, make: Callable[[], T]) -> T:
     """make()'s answer, kept in the figures' memo (the same LRU and bound, not a memo of its own)
     under key, which must name everything it is made from, as the figures' keys do: what the
     wallet's figures are made with that changes far less often than they do (gains_fields.py)."""
-    with _DOCUMENTS_LOCK:
-        value = _DOCUMENTS.get(key)
+    return kept_in(_DOCUMENTS, _DOCUMENTS_LOCK, key, make)
+
+
+def kept_in(memo, lock, key: tuple, make: Callable[[], T]) -> T:
+    """make()'s answer, kept in memo (guarded by lock) under key."""
+    with lock:
+        value = memo.get(key)
     if value is None:  # two threads may both make it; they make the same thing
         value = make()
-        with _DOCUMENTS_LOCK:
-            _DOCUMENTS[key] = value
+        with lock:
+            memo[key] = value
     return value
 
 
