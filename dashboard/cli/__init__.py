@@ -1,14 +1,13 @@
 """Operator commands, grouped by noun: `flask --app dashboard users|seed-demo|demo-ticker|rates|balances|journal|keys|sessions|compensation|trades|transfers|report`."""
 from __future__ import annotations
 
-import functools
-
 import click
 from flask import current_app
 from flask.cli import ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dashboard.cli import command_log
+from dashboard.cli.wrapping import wrap_each
 from dashboard.database import lift_statement_timeout
 
 
@@ -38,20 +37,6 @@ def register_commands(app) -> None:
     _unbounded(migrate_commands)
 
 
-def _wrap_each(command: click.Command, mark: str, wrap) -> None:
-    """Every command of command (itself, or each of a group's) has its callback wrapped by wrap
-    once: the wrapper carries `mark`, so a command registered twice is not wrapped twice."""
-    if isinstance(command, click.Group):
-        for subcommand in command.commands.values():
-            _wrap_each(subcommand, mark, wrap)
-        return
-    if command.callback is None or getattr(command.callback, mark, False):
-        return
-    wrapped = functools.wraps(command.callback)(wrap(command.callback))
-    setattr(wrapped, mark, True)  # functools.wraps kept the other wrappers' marks
-    command.callback = wrapped
-
-
 def _unbounded(command: click.Command) -> None:
     """DATABASE_STATEMENT_TIMEOUT_MS bounds a request's statements; an operator's command (a
     migration, `balances verify` over every account, a compensation batch) runs as long as it takes."""
@@ -62,7 +47,7 @@ def _unbounded(command: click.Command) -> None:
             return callback(*args, **kwargs)
         return unbounded
 
-    _wrap_each(command, "unbounded", wrap)
+    wrap_each(command, "unbounded", wrap)
 
 
 def _explain_database_errors(command: click.Command) -> None:
@@ -80,4 +65,4 @@ def _explain_database_errors(command: click.Command) -> None:
                 ) from None
         return explained
 
-    _wrap_each(command, "explains_database_errors", wrap)
+    wrap_each(command, "explains_database_errors", wrap)

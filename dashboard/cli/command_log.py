@@ -6,13 +6,13 @@ logging is configured (operations/logs.py), so in production the line is JSON on
 """
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import uuid
 
 import click
 
+from dashboard.cli.wrapping import wrap_each
 from dashboard.operations.logs import CURRENT_REQUEST_ID
 
 log = logging.getLogger("dashboard.commands")
@@ -21,15 +21,10 @@ MARK = "dashboard_logs_each_run"
 
 def log_each_run(command: click.Command) -> None:
     """Wraps the command (each of a group's) once, in place, whichever app registers it."""
-    if isinstance(command, click.Group):
-        for subcommand in command.commands.values():
-            log_each_run(subcommand)
-        return
-    if command.callback is None or getattr(command.callback, MARK, False):
-        return
-    callback = command.callback
+    wrap_each(command, MARK, _logged)
 
-    @functools.wraps(callback)
+
+def _logged(callback):
     def logged(*args, **kwargs):
         context = click.get_current_context()
         name = context.command_path.partition(" ")[2] or context.command_path
@@ -53,8 +48,4 @@ def log_each_run(command: click.Command) -> None:
                     extra={"request_id": run_id, "command": name, "exit_code": exit_code,
                            "duration_seconds": round(time.perf_counter() - started, 6)})
             CURRENT_REQUEST_ID.reset(token)
-
-    setattr(logged, MARK, True)
-    if getattr(callback, "explains_database_errors", False):
-        logged.explains_database_errors = True
-    command.callback = logged
+    return logged

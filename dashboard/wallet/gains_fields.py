@@ -213,5 +213,5 @@ def _formatted(fields: dict, locale: str) -> dict:
             if amount < 0 and text != YEN + "0":
                 text = "-" + text
         signed = name.startswith(("unrealized", "change"))
-        shown[name] = ("+" + text) if signed and amount > 0 and not text.endswith(YEN + "0") else text
+        shown[name] = ("+" + text) if signed and amount > 0 and text != YEN + "0" else text
     return shown
