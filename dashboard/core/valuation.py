@@ -257,7 +257,7 @@ def value_holdings(
     )
 
 
-_THOUSAND = Decimal(1000)
+_TEN = Decimal(10)
 
 
 def share_percent(part: Decimal | None, whole: Decimal) -> Decimal | None:
@@ -276,7 +276,17 @@ def share_percent(part: Decimal | None, whole: Decimal) -> Decimal | None:
         return None
     if part < 0 or whole < 0:
         raise ValueError(f"a share needs non-negative figures, got {part} of {whole}")
-    tenths, remainder = _EXACT.divmod(_exact_mul(part, _THOUSAND), whole)
-    if _exact_add(remainder, remainder) >= whole:
-        tenths = _exact_add(tenths, _ONE)
-    return _EXACT.quantize(tenths, _ONE).scaleb(-1)
+    return percent_half_up(part, whole, 1)
+
+
+def percent_half_up(part: Decimal, whole: Decimal, places: int) -> Decimal:
+    """part ÷ whole × 100 rounded half away from zero to `places` decimals, exactly (whole not
+    zero): the quotient in steps of the last place and its remainder are exact integers, and
+    half-up is decided on them. Never -0: a negative share too small to show is 0."""
+    # copy_abs and copy_negate, not abs() and -: those round to the thread's 28 digits.
+    whole_size = whole.copy_abs()
+    steps, remainder = _EXACT.divmod(_exact_mul(part.copy_abs(), _TEN.scaleb(places + 1)), whole_size)
+    if _exact_add(remainder, remainder) >= whole_size:
+        steps = _exact_add(steps, _ONE)
+    result = _EXACT.scaleb(_EXACT.quantize(steps, _ONE), Decimal(-places))
+    return result.copy_negate() if steps and part.is_signed() != whole.is_signed() else result

@@ -28,6 +28,7 @@ from cachetools import LRUCache
 from dashboard.core.cost_basis import to_decimal
 from dashboard.core.formatting import cut_decimal_zero, number, plain
 from dashboard.core.history import ORIGIN
+from dashboard.core.valuation import percent_half_up
 from dashboard.ledger.acquisition import average_costs, rates_as_of
 from dashboard.wallet.holdings import WalletFigures, kept_in, kept_with_figures
 from dashboard.wallet.page_memo import app_identity
@@ -168,29 +169,11 @@ def _row_fields(row: dict, held: HeldCost | None, past: Decimal | None, locale: 
 
 
 def _percent(part: Decimal | None, whole: Decimal) -> str | None:
-    """part ÷ whole × 100, half-up (away from zero) to 2 decimals, exactly: in integers, not in a
-    Fraction (a tick computes two a currency), always written with both decimals, never "-0.00"."""
+    """part ÷ whole × 100, half-up (away from zero) to 2 decimals, exactly (in integers, as the
+    shares are: core/valuation.py), always written with both decimals, never "-0.00"."""
     if part is None or not whole:
         return None
-    # Both as integers over the same power of ten: the quotient's digits are then the integers'.
-    places = max(0, -part.as_tuple().exponent, -whole.as_tuple().exponent)
-    numerator = _scaled(part, places) * 100 * 10**PERCENT_PLACES
-    denominator = _scaled(whole, places)
-    if denominator < 0:
-        numerator, denominator = -numerator, -denominator
-    quotient, remainder = divmod(abs(numerator), denominator)
-    if 2 * remainder >= denominator:
-        quotient += 1
-    if numerator < 0 and quotient:
-        quotient = -quotient
-    return format(Decimal(f"{quotient}E-{PERCENT_PLACES}"), "f")
-
-
-def _scaled(value: Decimal, places: int) -> int:
-    """value × 10**places as an integer, exactly (places at least value's decimals)."""
-    sign, digits, exponent = value.as_tuple()
-    whole = int("".join(map(str, digits))) * 10 ** (exponent + places)
-    return -whole if sign else whole
+    return format(percent_half_up(part, whole, PERCENT_PLACES), "f")
 
 
 def _formatted(fields: dict, locale: str) -> dict:
