@@ -180,3 +180,27 @@ def test_the_header_panel_is_compact_keeps_focus_and_does_not_scroll(live_server
     screenshot(page, "panel-open-phone")
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_the_gains_page_stays_within_a_phone(app, live_server, demo, new_page, width):
+    """The realized gains table fits at 390 px; narrower, it scrolls in its own box, never the page."""
+    from dashboard.ledger.changes import in_transaction
+    from dashboard.ledger.fills import import_trades
+    from dashboard.models import utcnow
+
+    moment = utcnow().isoformat()
+    trades = ("email,trade_id,executed_at,pair,side,quantity,price,fee,fee_currency\n"
+              f"demo@example.com,P1,{moment},dash_jpy,buy,0.8,75853.75,0,jpy\n"
+              f"demo@example.com,P2,{moment},dash_jpy,sell,0.3,66070,0,jpy\n")
+    with app.app_context():
+        in_transaction(lambda: import_trades(trades.encode(), source="test", zone="Asia/Tokyo", now=utcnow()))
+    page = new_page(viewport={"width": width, "height": 844})
+    browser_sign_in(page, live_server)
+    page.goto(f"{live_server}/gains")
+    expect(page.locator(".gains-table")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width >= 390:
+        box = page.locator(".table-scroll")
+        assert box.evaluate("box => box.scrollWidth <= box.clientWidth")
+    screenshot(page, f"gains-phone-{width}")
