@@ -2,19 +2,24 @@
 stream process while every rate ticks five times a second; for each tick, the time from its
 commit to each stream receiving figures that include it.
 
-The stream process is served as in production (`uvicorn --factory dashboard.stream:create_stream_app`,
-one process) on a PostgreSQL schema of its own (streams_<N>: N bench accounts, each with a
-session). The streams are held by a client process of their own (asyncio), the ticker writes
+The stream processes are served as in production (`uvicorn --factory dashboard.stream:create_stream_app
+--workers P`, P = --processes, one per core by default) on a PostgreSQL schema of its own
+(streams_<N>: N bench accounts, each with a session). The bench accounts hold one of seven
+wallets (bench/load.py's factors), and accounts holding the same share their figures; with
+--distinct-wallets every account's wallet differs from every other's (schema
+streams_<N>_distinct), so every account's figures are made on every tick: the worst case. The streams are held by a client process of their own (asyncio), the ticker writes
 from this one. An event carries the whole of the figures, and a stream that is behind gets the
 latest figures only; so a tick counts as received by a stream when the stream receives figures
 whose rates are as of that tick or a later one. A stream is dropped when it closes, fails, or
 has not received the last tick 5 s after the ticking stops. Memory per stream: the stream
-process's resident memory with the N streams open, less its memory with one, over N - 1.
+processes' resident memory with the N streams open, less their memory with one, over N - 1.
 
 With --requests, the sync workers' /api/balance is measured against a bare Flask app (as
-bench/run.sh does) before the streams open and while they are open.
+bench/run.sh does) before the streams open, while they are open, and while they are open and
+the rates tick (not during the ticking whose delays are measured).
 
-Run: python -m bench.streams [--streams 5000] [--seconds 30] [--schema streams_5000] [--requests]
+Run: python -m bench.streams [--streams 5000] [--seconds 30] [--processes 2] [--distinct-wallets]
+                            [--schema streams_5000] [--requests]
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ from . import schema as bench_schema
 from .ticker import STEPS, TICKS_PER_SECOND, current_rates, write_tick
 
 MARKER = b'"rates_as_of":"'
+DISTINCT = "; wallets made distinct"
 CATCH_UP_SECONDS = 5
 
 
@@ -78,27 +84,51 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_stream_process(schema: str, port: int) -> subprocess.Popen:
+def make_wallets_distinct(schema: str) -> None:
+    """Every account's BTC balance raised by its id in satoshi: no two accounts hold the same, so
+    none shares another's figures. Once per schema (its comment says so)."""
+    with bench_schema.connect(schema) as connection:
+        comment = connection.execute("SELECT obj_description(%s::regnamespace, 'pg_namespace')", (schema,)).fetchone()[0]
+        if comment.endswith(DISTINCT):
+            return
+        connection.execute("UPDATE balances SET available = available + account_id * 0.00000001 WHERE currency_code = 'btc'")
+        connection.execute(f"COMMENT ON SCHEMA {schema} IS %s".replace("%s", "'" + comment + DISTINCT + "'"))
+        connection.commit()
+
+
+def start_stream_process(schema: str, port: int, processes: int) -> subprocess.Popen:
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
     process = subprocess.Popen(
         [uvicorn, "--factory", "dashboard.stream:create_stream_app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(processes),
          "--no-access-log", "--log-level", "warning", "--backlog", "8192", "--timeout-keep-alive", "30"],
         cwd=bench_schema.REPO, env=bench_schema.app_environment(schema), start_new_session=True)
     pid_dir = os.environ.get("BENCH_PID_DIR")
     if pid_dir:
         Path(pid_dir, f"streams-{process.pid}.pid").write_text(str(process.pid))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    try:
+        health(port, processes, until=time.monotonic() + 60, alive=process)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
+
+
+def health(port: int, processes: int, *, until: float, alive: subprocess.Popen | None = None) -> list[dict]:
+    """/stream/healthz of each of the processes, asked until every one has answered."""
+    answers: dict[int, dict] = {}
+    while len(answers) < processes:
+        if time.monotonic() > until:
+            raise SystemExit(f"{len(answers)} of {processes} stream processes answered /stream/healthz")
+        if alive is not None and alive.poll() is not None:
+            raise SystemExit(f"the stream process exited with {alive.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return process
+                said = json.loads(answer.read())
+                answers[said["process"]] = said
         except OSError:
             time.sleep(0.2)
-        if process.poll() is not None:
-            raise SystemExit(f"the stream process exited with {process.returncode}")
-    stop_process(process)
-    raise SystemExit("the stream process did not answer /stream/healthz within 60 s")
+    return list(answers.values())
 
 
 def stop_process(process: subprocess.Popen) -> None:
@@ -111,11 +141,26 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants (uvicorn's supervisor and its workers)."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        children = Path(f"/proc/{pids[index]}/task/{pids[index]}/children")
+        with contextlib.suppress(OSError):
+            pids.extend(int(child) for child in children.read_text().split())
+        index += 1
+    return pids
+
+
 def resident_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    """Resident memory of pid and its descendants."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total
 
 
 # -- the client (a process of its own) -------------------------------------------------------
@@ -250,19 +295,28 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.streams", description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the rates tick (default 30)")
-    parser.add_argument("--schema", help="default: streams_<streams>")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="stream processes (uvicorn --workers; default: one per core)")
+    parser.add_argument("--distinct-wallets", action="store_true",
+                        help="no two accounts hold the same wallet, so no two share figures (the worst case)")
+    parser.add_argument("--schema", help="default: streams_<streams>, or streams_<streams>_distinct")
     parser.add_argument("--requests", action="store_true",
                         help="also the sync workers' /api/balance against a bare Flask app (wrk, 16 connections), "
-                             "before the streams open and while they are open")
+                             "before the streams open, while they are open, and while they are open and rates tick")
     args = parser.parse_args(argv)
     if not 1 <= args.streams <= 15000:
         parser.error("--streams must be between 1 and 15000 (a file descriptor each, on both sides)")
     if not 1 <= args.seconds <= 600:
         parser.error("--seconds must be between 1 and 600")
-    schema = bench_schema.check_schema(args.schema) if args.schema else bench_schema.schema_name("streams", args.streams)
+    if not 1 <= args.processes <= 64:
+        parser.error("--processes must be between 1 and 64")
+    schema = (bench_schema.check_schema(args.schema) if args.schema else
+              bench_schema.schema_name("streams", args.streams) + ("_distinct" if args.distinct_wallets else ""))
     bench_schema.migrate(schema)
     if (load.loaded_accounts(schema) or (0, None))[0] != args.streams:
         load.load(schema, args.streams, log=lambda *a: None)
+    if args.distinct_wallets:
+        make_wallets_distinct(schema)
     cookies = open_sessions(schema, args.streams, extra=1)  # the last one: the sync workers' requests
     cookies, request_cookie = cookies[:-1], cookies[-1]
     port = free_port()
@@ -275,7 +329,7 @@ def main(argv=None) -> None:
         bare_url = servers.enter_context(serve("bench.bare_app:create_app()", workers))
         app_url = servers.enter_context(serve("dashboard:create_app()", workers, env=bench_schema.app_environment(schema)))
         ratios["before the streams open"] = request_ratio(bare_url, app_url, request_cookie)
-    process = start_stream_process(schema, port)
+    process = start_stream_process(schema, port, args.processes)
     stop_client = multiprocessing.Event()
     parent, child = multiprocessing.Pipe()
     client = multiprocessing.Process(target=client_main, args=(port, cookies[:1], child, stop_client), daemon=True)
@@ -303,9 +357,15 @@ def main(argv=None) -> None:
         tick(schema, args.seconds, commits, stop)
         cpu_seconds = _cpu_seconds(process.pid) - cpu_before
         client_seconds = _cpu_seconds(client.pid) - client_before
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stream/healthz", timeout=10) as answer:
-            health = json.loads(answer.read())
+        healths = health(port, args.processes, until=time.monotonic() + 30)
         time.sleep(CATCH_UP_SECONDS)
+        if args.requests:
+            # Again with the streams busy: the stream processes take their share of the cores.
+            ticking = threading.Thread(target=tick, args=(schema, 600, {}, stop), daemon=True)
+            ticking.start()
+            ratios[f"while {open_count:,} streams are open and rates tick 5×/s"] = request_ratio(bare_url, app_url, request_cookie)
+            stop.set()
+            ticking.join()
         stop_client.set()
         _kind, received = parent.recv()
         client.join(timeout=30)
@@ -318,15 +378,20 @@ def main(argv=None) -> None:
     delays, dropped, ticks = measure(received, commits)
     events = sum(sum(1 for moment, _at in moments if moment in commits) for moments, _ended, _error in received)
     per_stream = (resident - baseline) / max(1, args.streams - 1)
-    print(f"bench.streams: {args.streams} streams on one stream process (schema {schema}), "
+    wallets = "every wallet distinct" if args.distinct_wallets else "7 wallets among the accounts"
+    print(f"bench.streams: {args.streams} streams on {args.processes} stream process{'es' if args.processes > 1 else ''} "
+          f"(schema {schema}, {wallets}), "
           f"{open_count} open after {opening:.1f} s{'; first errors: ' + '; '.join(errors) if errors else ''}")
     print(f"rates ticking {TICKS_PER_SECOND}×/s for {args.seconds:g} s: {ticks} ticks, "
-          f"{len(delays)} tick deliveries measured; CPU: stream process {cpu_seconds / args.seconds:.0%} of a core, "
-          f"client {client_seconds / args.seconds:.0%}; figures made {health['figures_made']}, "
-          f"last round {1000 * health['last_round_seconds']:.0f} ms; load average {os.getloadavg()[0]:.1f}")
+          f"{len(delays)} tick deliveries measured; CPU: stream processes {cpu_seconds / args.seconds:.0%} of a core, "
+          f"client {client_seconds / args.seconds:.0%}; streams per process "
+          f"{', '.join(str(said['streams']) for said in healths)}; figures made "
+          f"{sum(said['figures_made'] for said in healths):,}, last rounds "
+          f"{', '.join(format(1000 * said['last_round_seconds'], '.0f') for said in healths)} ms; "
+          f"load average {os.getloadavg()[0]:.1f}")
     if events:
-        print(f"events received during the ticking: {events:,}, {events / args.seconds:,.0f}/s; the stream process's CPU "
-              f"per event sent {1e6 * cpu_seconds / events:,.0f} µs (its rounds, fan-out and sends)")
+        print(f"events received during the ticking: {events:,}, {events / args.seconds:,.0f}/s; the stream processes' CPU "
+              f"per event sent {1e6 * cpu_seconds / events:,.0f} µs (their rounds, fan-out and sends)")
     print()
     print("| streams | ticks | p50 ms | p99 ms | max ms | dropped | memory per stream |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -346,8 +411,13 @@ def main(argv=None) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU of pid and its descendants (running ones; a stream process lives through the run)."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
