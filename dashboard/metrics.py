@@ -67,6 +67,20 @@ JOURNAL_ENTRIES = Counter("dashboard_journal_entries", "Balance journal entries 
 COMPENSATION_ROWS = Counter(
     "dashboard_compensation_rows", "Compensation plan lines committed, by outcome (applied, refused).", ["outcome"])
 
+# The live wallet's stream processes (dashboard/live): in their own PROMETHEUS_MULTIPROC_DIR
+# subdirectory (operations/views.py adds it in), or in-process under scripts/run.sh.
+STREAMS_OPEN = Gauge("dashboard_streams_open", "Open /api/stream connections, summed over the live stream processes.",
+                     multiprocess_mode="livesum")
+STREAM_EVENTS = Counter("dashboard_stream_events", "Figures events handed to open streams.")
+STREAMS_REFUSED = Counter(
+    "dashboard_streams_refused", "Streams refused at connect, by status (400 bad Last-Event-ID, 401 or 403 no valid "
+    "session, 503 the figures could not be made).", ["status"])
+# A round makes every changed account's figures after a change; after a rate tick, every open
+# account's. Rounds near a second mean pages get their figures late (the StreamFiguresLate alert).
+STREAM_ROUND_SECONDS = Histogram(
+    "dashboard_stream_round_seconds", "Time a stream process took to make the figures of every account a change touched.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
 # Pre-create the label sets an alert divides by, so a series exists (at 0) before its first event.
 for _outcome in SIGN_IN_OUTCOMES:
     SIGN_INS.labels(_outcome)
@@ -74,3 +88,5 @@ for _status in ("401", "403", "429"):
     SIGNED_API_FAILURES.labels(_status)
 for _outcome in ("ok", "failed"):
     RATE_REFRESHES.labels(_outcome)
+for _status in ("400", "401", "503"):
+    STREAMS_REFUSED.labels(_status)

@@ -7,10 +7,17 @@ front of the whole Flask app (development: one process, one origin, no proxy).
 """
 from __future__ import annotations
 
-from a2wsgi import WSGIMiddleware
+import os
 
-from dashboard import create_app
-from dashboard.live.stream import stream_app
+# prometheus_client opens its files in PROMETHEUS_MULTIPROC_DIR when dashboard.metrics is first
+# imported: the directory must be there first (a volume made before it was in the image).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from a2wsgi import WSGIMiddleware  # noqa: E402 - after the directory is made
+
+from dashboard import create_app  # noqa: E402
+from dashboard.live.stream import stream_app  # noqa: E402
 
 
 def create_stream_app():

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the OCI image (Containerfile), runs it against this machine's PostgreSQL and Redis, and
 # checks what an operator relies on: migrations from the image, liveness, readiness, metrics
-# behind their token, a JSON log line with the request id, a non-root user, no compiler, and a
-# graceful stop that lets a request in flight finish. Prints PASS/FAIL per check; exits 1 on any.
+# behind their token, a JSON log line with the request id, a non-root user, no compiler, the
+# stream processes run as compose.yaml runs them (their metrics in the app's), and a graceful
+# stop that lets a request in flight finish. Prints PASS/FAIL per check; exits 1 on any.
 #
 # Where no container registry is reachable (this project's machines), the base is a plain
 # Debian built here with debootstrap (python3 + python3-venv only) and imported into podman,
@@ -10,6 +11,7 @@
 #   BASE_IMAGE        the base to build on (default python:3.11-slim, else the local Debian one)
 #   IMAGE             tag to build (default localhost/wallet-dashboard:check)
 #   CHECK_PORT        port the app listens on, on the host network (default 8150)
+#   STREAM_CHECK_PORT port the live wallet's stream processes listen on (default 8151)
 #   PGHOST/PGPORT/PGUSER  the PostgreSQL server (default 127.0.0.1, 5432, postgres); a fresh
 #                     database is created for the run and dropped at the end
 #   REDIS_URL         default redis://127.0.0.1:6379/0
@@ -20,6 +22,7 @@ IMAGE="${IMAGE:-localhost/wallet-dashboard:check}"
 DEFAULT_BASE="python:3.11-slim"
 LOCAL_BASE="localhost/dashboard-debian-base:bookworm"
 CHECK_PORT="${CHECK_PORT:-8150}"
+STREAM_CHECK_PORT="${STREAM_CHECK_PORT:-8151}"
 PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 export PGHOST PGPORT PGUSER
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -39,9 +42,13 @@ fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
 step() { echo "----  $*"; }
 
 work="$(mktemp -d)"
-container="" database=""
+container="" stream_container="" database=""
+# The metric files' volume, shared by the app and the stream processes as in compose.yaml.
+metrics_volume="dashboard-image-check-metrics-$$"
 cleanup() {
   if [ -n "$container" ]; then podman rm -f "$container" >/dev/null 2>&1; fi
+  if [ -n "$stream_container" ]; then podman rm -f "$stream_container" >/dev/null 2>&1; fi
+  podman volume rm -f "$metrics_volume" >/dev/null 2>&1
   if [ -n "$database" ]; then psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$database\"" >/dev/null 2>&1; fi
   rm -rf "$work"
 }
@@ -131,7 +138,7 @@ else
 fi
 
 # --- serving -------------------------------------------------------------------------------
-container=$("${RUN[@]}" -d "${envs[@]}" "$IMAGE") || { fail "container start"; exit 1; }
+container=$("${RUN[@]}" -d "${envs[@]}" -v "$metrics_volume:/run/metrics" "$IMAGE") || { fail "container start"; exit 1; }
 base_url="http://127.0.0.1:$CHECK_PORT"
 up=0
 for _ in $(seq 1 60); do
@@ -207,6 +214,56 @@ else
 fi
 uid=$(podman exec "$container" id -u)
 [ -n "$uid" ] && [ "$uid" != 0 ] && pass "runs as uid $uid (not root)" || fail "runs as root"
+
+# --- the live wallet's stream processes, as compose.yaml runs them --------------------------
+stream_container=$("${RUN[@]}" -d "${envs[@]}" -e PROMETHEUS_MULTIPROC_DIR=/run/metrics/streams \
+  -v "$metrics_volume:/run/metrics" "$IMAGE" uvicorn --factory dashboard.stream:create_stream_app \
+  --host 127.0.0.1 --port "$STREAM_CHECK_PORT" --workers 2 --no-access-log --timeout-graceful-shutdown 5) \
+  || fail "stream container start"
+if [ -n "$stream_container" ]; then
+  python3 - "http://127.0.0.1:$STREAM_CHECK_PORT" "$base_url" "$token" "$work" <<'EOF'
+import json, sys, time, urllib.request, urllib.error
+streams, app, token, work = sys.argv[1:5]
+
+def get(url, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+    except OSError:
+        return None, {}, ""
+
+def report(ok, what):
+    print(("PASS  " if ok else "FAIL  ") + what)
+    if not ok:
+        open(work + "/failed", "a").write(what + "\n")
+
+processes = set()
+deadline = time.monotonic() + 60
+while len(processes) < 2 and time.monotonic() < deadline:  # both workers up
+    status, _, body = get(streams + "/stream/healthz")
+    if status == 200:
+        processes.add(json.loads(body)["process"])
+    else:
+        time.sleep(0.5)
+report(len(processes) == 2, f"stream processes answer /stream/healthz: {len(processes)} of 2")
+status, headers, body = get(streams + "/api/stream", {"Accept": "text/event-stream"})
+report(status == 401 and headers.get("Content-Type", "").startswith("application/json"),
+       f"/api/stream without a session: {status} {headers.get('Content-Type')}")
+status, _, body = get(app + "/metrics", {"Authorization": "Bearer " + token})
+refused = [line for line in body.splitlines() if line.startswith('dashboard_streams_refused_total{status="401"}')]
+report(status == 200 and bool(refused) and float(refused[0].rsplit(" ", 1)[1]) >= 1,
+       f"the app's /metrics adds up the stream processes' (streams/ of the shared volume): {refused}")
+EOF
+  podman stop -t 10 "$stream_container" >/dev/null
+  stream_exit=$(podman inspect --format '{{.State.ExitCode}}' "$stream_container")
+  if [ "$stream_exit" = 0 ]; then
+    pass "stream processes stop on SIGTERM: exit code 0"
+  else
+    podman logs "$stream_container" 2>&1 | tail -10; fail "stream processes' stop (exit code $stream_exit)"
+  fi
+fi
 
 # --- graceful stop: a request in flight when SIGTERM arrives still gets its answer ----------
 # The request's body arrives in two parts, the second after the stop began: the worker is

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from dashboard.extensions import READS_BIND, db
 from dashboard.live import figures
+from dashboard.metrics import STREAM_EVENTS, STREAM_ROUND_SECONDS, STREAMS_OPEN
 from dashboard.read_path import signed_in
 from dashboard.read_path.change_feed import EVERYTHING, feed_for
 from dashboard.read_path.sqlite_feed import SqliteDataVersion
@@ -205,6 +206,7 @@ class Hub:
                     started = time.perf_counter()
                     self._round(dirty, batch)
                     self.last_round_seconds = time.perf_counter() - started
+                    STREAM_ROUND_SECONDS.observe(self.last_round_seconds)
                 now = time.monotonic()
                 if now - last_scan >= POLL_SECONDS:
                     last_scan = now
@@ -293,6 +295,7 @@ class Hub:
 
     def _hand_over(self, batch: list) -> None:
         if batch:
+            STREAM_EVENTS.inc(sum(1 for _stream, event, _ended in batch if event is not None))  # counted before sent
             self.loop.call_soon_threadsafe(self._deliver, list(batch))
 
     def _ask(self, stream: Stream) -> figures.Answer:
@@ -310,6 +313,7 @@ class Hub:
             self._place(stream, answer)
             stream.sent_id = answer.event_id  # sent now, or already the browser's (Last-Event-ID)
             self.streams += 1
+            STREAMS_OPEN.inc()
         self.loop.call_soon_threadsafe(_settle, future, answer, None)
 
     def _place(self, stream: Stream, answer: figures.Answer) -> None:
@@ -345,6 +349,7 @@ class Hub:
             self._unplace(stream)
             stream.account_id = None
             self.streams -= 1
+            STREAMS_OPEN.dec()
 
     def _end(self, stream: Stream, reason: str, batch: list) -> None:
         self._forget(stream)

@@ -14,8 +14,10 @@ import asyncio
 import os
 import re
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from flask import Flask
+from prometheus_client import multiprocess
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +25,7 @@ from starlette.routing import Mount, Route
 
 from dashboard.live.figures import FORWARDED_HEADERS, encode
 from dashboard.live.hub import Hub, Stream
+from dashboard.metrics import STREAMS_REFUSED
 
 # Our ids are /api/balance's ETags: hex digests. Anything else was not sent by us.
 EVENT_ID = re.compile(r"[0-9a-f]{1,64}")
@@ -105,10 +108,36 @@ async def _heartbeats(open_streams: set[Stream], every: float) -> None:
                 joined.wake()
 
 
+def forget_dead_processes(*pids: int) -> None:
+    """In prometheus_client's multiprocess mode, the open-streams gauge of processes that are
+    gone: these (this one, stopping), or, with none given, any whose file is here and whose
+    process is not (a stream process killed before its lifespan ended). A stream process has no
+    supervisor that calls mark_process_dead, as gunicorn does for its workers."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    if not pids:
+        found = (re.fullmatch(r"gauge_live\w+_(\d+)\.db", path.name) for path in Path(directory).glob("gauge_live*_*.db"))
+        pids = tuple(int(match.group(1)) for match in found if match and not _alive(int(match.group(1))))
+    for pid in pids:
+        multiprocess.mark_process_dead(pid, directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def stream(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     last_event_id = request.headers.get("last-event-id")
     if last_event_id is not None and not EVENT_ID.fullmatch(last_event_id):
+        STREAMS_REFUSED.labels("400").inc()
         return JSONResponse({"error": "Last-Event-ID must be an id this stream sent (hexadecimal digits)."},
                             status_code=400, headers={"Cache-Control": "no-store"})
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
@@ -117,9 +146,11 @@ async def stream(request: Request) -> Response:
     try:
         answer = await hub.join(joined)
     except Exception:  # noqa: BLE001 - the database may be away: the page falls back to its refresh
+        STREAMS_REFUSED.labels("503").inc()
         return JSONResponse({"error": "The figures cannot be made now. Try again shortly."}, status_code=503,
                             headers={"Cache-Control": "no-store", "Retry-After": "5"})
     if not answer.signed_in:
+        STREAMS_REFUSED.labels(str(answer.status)).inc()
         return Response(answer.body, status_code=answer.status, headers=dict(answer.headers),
                         media_type="application/json")
     if answer.event_id == last_event_id:
@@ -149,12 +180,14 @@ def stream_app(flask_app: Flask, *, rest=None) -> _StreamsFirst:
         app.state.hub = hub
         app.state.open_streams = open_streams = set()
         heartbeats = asyncio.ensure_future(_heartbeats(open_streams, flask_app.config["STREAM_HEARTBEAT_SECONDS"]))
+        forget_dead_processes()
         hub.start()
         try:
             yield
         finally:
             heartbeats.cancel()
             hub.stop()
+            forget_dead_processes(os.getpid())
 
     routes = [Route(path, stream, methods=["GET"]), Route("/stream/healthz", healthz, methods=["GET"])]
     if rest is not None:

@@ -78,15 +78,19 @@ class _ThisProcess:
 # Where operator commands running beside the app (the rate ticker) keep their metric files:
 # gunicorn empties the directory's own files at start, never this one's.
 COMMANDS_SUBDIR = "commands"
+# Where the live wallet's stream processes keep theirs (their PROMETHEUS_MULTIPROC_DIR).
+STREAMS_SUBDIR = "streams"
 
 
 class _Workers:
     """Every gunicorn worker's values (prometheus_client's multiprocess mode), and those of the
-    commands writing to COMMANDS_SUBDIR, added up as one set of metrics."""
+    commands writing to COMMANDS_SUBDIR and the stream processes writing to STREAMS_SUBDIR,
+    added up as one set of metrics."""
 
     def __init__(self, directory: str):
         self._directory = directory
 
     def collect(self):
-        files = glob.glob(os.path.join(self._directory, "*.db")) + glob.glob(os.path.join(self._directory, COMMANDS_SUBDIR, "*.db"))
+        files = [path for subdirectory in ("", COMMANDS_SUBDIR, STREAMS_SUBDIR)
+                 for path in glob.glob(os.path.join(self._directory, subdirectory, "*.db"))]
         return MultiProcessCollector.merge(files, accumulate=True)

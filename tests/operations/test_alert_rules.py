@@ -14,7 +14,7 @@ from conftest import missing
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus"
 ALERTS = ("RatesStale", "RateRefreshFailing", "HighServerErrorRatio", "ReadinessFailing", "ChangeFeedSilent",
-          "SignInFailuresSpiking", "SignedApiFailuresSpiking")
+          "SignInFailuresSpiking", "SignedApiFailuresSpiking", "StreamFiguresLate")
 
 
 def promtool() -> str:

@@ -55,14 +55,17 @@ def test_our_services_are_hardened(compose, name):
     assert environment["PROMETHEUS_MULTIPROC_DIR"]
 
 
-def test_the_app_and_the_ticker_share_the_metric_files(compose):
+def test_the_app_the_ticker_and_the_stream_processes_share_the_metric_files(compose):
     services = compose["services"]
-    assert services["app"]["volumes"] == ["metrics:/run/metrics"] == services["ticker"]["volumes"]
+    assert services["app"]["volumes"] == ["metrics:/run/metrics"] == services["ticker"]["volumes"] == services["stream"]["volumes"]
     assert services["app"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/run/metrics"
-    # The subdirectory /metrics adds in, which gunicorn does not empty at start.
-    from dashboard.operations.views import COMMANDS_SUBDIR
+    # The subdirectories /metrics adds in, which gunicorn does not empty at start.
+    from dashboard.operations.views import COMMANDS_SUBDIR, STREAMS_SUBDIR
 
     assert services["ticker"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == f"/run/metrics/{COMMANDS_SUBDIR}"
+    assert services["stream"]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == f"/run/metrics/{STREAMS_SUBDIR}"
+    # The image makes them, owned by the app's user (a named volume starts as the image has it).
+    assert f"/run/metrics/{COMMANDS_SUBDIR} /run/metrics/{STREAMS_SUBDIR}" in (ROOT / "Containerfile").read_text()
     assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
 
 
