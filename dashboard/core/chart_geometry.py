@@ -69,23 +69,21 @@ def allocation(values: Sequence[tuple[str, Decimal]], *, small: Decimal = Decima
 
 
 def _exact(value: Fraction) -> Decimal:
-    """A Fraction made of decimals back as the exact Decimal it is."""
-    numerator, denominator, places = value.numerator, value.denominator, 0
-    while denominator != 1:
-        if 10 % denominator == 0 or denominator % 2 == 0 or denominator % 5 == 0:
-            numerator *= 10
-            places += 1
-            common = _gcd(numerator, denominator)
-            numerator, denominator = numerator // common, denominator // common
-        else:
-            raise ValueError("not a finite decimal")
+    """A Fraction made of decimals back as the exact Decimal it is, in the fewest places.
+
+    A Fraction is in lowest terms, so n / (2^a × 5^b) needs max(a, b) places and no fewer; any
+    other factor in the denominator is no finite decimal."""
+    numerator, denominator = value.numerator, value.denominator
+    twos = (denominator & -denominator).bit_length() - 1
+    rest, fives = denominator >> twos, 0
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        raise ValueError("not a finite decimal")
+    places = max(twos, fives)
+    numerator *= 10 ** places // denominator
     return Decimal(f"{numerator}E-{places}") if places else Decimal(numerator)
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return abs(a)
 
 
 def line_points(values: Sequence[Decimal], *, width: int, height: int, margin: int = 4) -> list[tuple[Decimal, Decimal]]:

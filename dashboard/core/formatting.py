@@ -75,13 +75,6 @@ def _locale_symbols(locale):
     return _symbols(locale)
 
 
-def _group(digits, symbol):
-    head = len(digits) % 3 or 3
-    parts = [digits[:head]]
-    parts.extend(digits[i:i + 3] for i in range(head, len(digits), 3))
-    return symbol.join(parts)
-
-
 def number(value, fraction_size=None, locale="en"):
     """Format value like Angular's ``number`` filter, exactly; '' when value is not a finite number.
 
@@ -106,16 +99,18 @@ def number(value, fraction_size=None, locale="en"):
     if rounded.is_zero():
         rounded = rounded.copy_abs()
 
-    text = format(rounded, "f")
-    sign = ""
-    if text.startswith("-"):
-        sign, text = "-", text[1:]
-    integer, _, fraction = text.partition(".")
+    # Grouped by threes in C (the "," option), then given the locale's symbols where they are
+    # not "," and ".": a wallet document formats some eighty numbers.
+    text = format(rounded, ",f")
     group_symbol, decimal_symbol = _locale_symbols(locale)
-    result = sign + _group(integer, group_symbol)
-    if fraction_size:
-        result += decimal_symbol + fraction
-    return result
+    if group_symbol != "," or decimal_symbol != ".":
+        text = text.translate(_symbol_table(group_symbol, decimal_symbol))
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _symbol_table(group_symbol, decimal_symbol):
+    return str.maketrans({",": group_symbol, ".": decimal_symbol})
 
 
 def cut_decimal_zero(text, *, locale="en"):

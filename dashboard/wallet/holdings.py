@@ -22,7 +22,7 @@ from dashboard.core.valuation import Rate as RateInput
 from dashboard.models import Balance, Currency, JournalEntry, Rate
 from dashboard.read_path import read_cache, replicas
 from dashboard.read_path.signed_in import read_connection
-from dashboard.wallet.currency_names import currency_name
+from dashboard.wallet.currency_names import names_in
 from dashboard.wallet.derived import KeepsDerived
 from dashboard.wallet.presentation import arrange_balances, conceal_amounts, present_balance
 
@@ -266,7 +266,7 @@ def _figures(rows, locale, zone, stale, now, max_age) -> WalletFigures:
             value_rows(rows, now=now, max_age=max_age),
             locale=locale,
             format_time=functools.partial(format_moment, locale=locale, zone=zone),
-            name_of=currency_name,
+            name_of=names_in(locale),
         ))
 
 
