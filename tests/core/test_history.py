@@ -230,3 +230,24 @@ def test_line_points_equal_the_fraction_reference(values, width, height):
     points = line_points(values, width=width, height=height)
     assert points == _line_points_in_fractions(values, width=width, height=height)
     assert all(str(x) == f"{x:.2f}" and str(y) == f"{y:.2f}" for x, y in points)  # two places, as drawn
+
+
+@given(st.integers(-10**40, 10**40), st.integers(0, 40), st.integers(0, 40))
+def test_an_allocations_exact_yen_is_its_fraction_in_the_fewest_places(numerator, twos, fives):
+    from dashboard.core.chart_geometry import _exact
+
+    value = Fraction(numerator, 2**twos * 5**fives)
+    made = _exact(value)
+    assert Fraction(made) == value
+    places = -made.as_tuple().exponent
+    assert places >= 0
+    if places:  # one place fewer would not hold it
+        assert (value * 10 ** (places - 1)).denominator != 1
+
+
+@pytest.mark.parametrize("value", [Fraction(1, 3), Fraction(7, 30), Fraction(-1, 2**5 * 7)])
+def test_an_exact_yen_that_is_no_finite_decimal_is_refused(value):
+    from dashboard.core.chart_geometry import _exact
+
+    with pytest.raises(ValueError):
+        _exact(value)
