@@ -269,12 +269,18 @@ fi
 # The request's body arrives in two parts, the second after the stop began: the worker is
 # inside the app, reading it, when SIGTERM comes.
 python3 - "$CHECK_PORT" "$container" "$work" <<'EOF'
-import socket, subprocess, sys, time
+import re, socket, subprocess, sys, time, urllib.parse, urllib.request
 port, container, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-body = b"email=slow%40example.com&password=x"
+# A sign-in the app takes in whole (its session cookie and CSRF token from the form, so it is
+# not refused at the door): a wrong password for an address with no account, answered 401 with
+# the form again after the database and the throttle were asked.
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as page:
+    cookie = "; ".join(header.split(";", 1)[0] for header in page.headers.get_all("Set-Cookie") or [])
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.read().decode()).group(1)
+body = urllib.parse.urlencode({"csrf_token": token, "email": "slow@example.com", "password": "not-the-password"}).encode()
 with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
     conn.sendall(b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                 b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+                 b"Connection: close\r\nCookie: %s\r\nContent-Length: %d\r\n\r\n" % (cookie.encode(), len(body)) + body[:10])
     time.sleep(1)
     stopping = subprocess.Popen(["podman", "stop", "-t", "25", container], stdout=subprocess.DEVNULL)
     time.sleep(2)
@@ -284,8 +290,8 @@ with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
         answer += chunk
     stopping.wait(60)
 status_line = answer.split(b"\r\n", 1)[0].decode(errors="replace")
-ok = status_line.startswith("HTTP/1.1 ") and len(answer) > 200
-print(("PASS  " if ok else "FAIL  ") + f"request in flight at SIGTERM answered: {status_line!r}")
+ok = status_line.startswith("HTTP/1.1 401") and b'name="password"' in answer
+print(("PASS  " if ok else "FAIL  ") + f"request in flight at SIGTERM answered in whole: {status_line!r} (a wrong password: the form again)")
 if not ok:
     open(work + "/failed", "a").write("graceful\n")
 EOF
