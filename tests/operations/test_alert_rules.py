@@ -14,7 +14,7 @@ from conftest import missing
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus"
 ALERTS = ("RatesStale", "RateRefreshFailing", "HighServerErrorRatio", "ReadinessFailing", "ChangeFeedSilent",
-          "SignInFailuresSpiking", "SignedApiFailuresSpiking", "StreamFiguresLate")
+          "SignInFailuresSpiking", "SignedApiFailuresSpiking", "StreamFiguresLate", "ReplicasNotRead")
 
 
 def promtool() -> str:
