@@ -126,11 +126,14 @@ def _allocation_json(rows, locale: str) -> str:
         allocation_slices(base, locale), separators=(",", ":")))
 
 
-def _check_at(row, config) -> datetime | None:
+def _check_at(row, config) -> datetime:
     """When the session must be asked again: when its "last seen" is due to be written (as a
     refresh would write it: an open page keeps its session, as the refresh did), or when it ends."""
     if row is None:
-        return None
+        # A remembered answer (wallet/unchanged_refresh.py) read no session row: asked again once
+        # "last seen" would be due, when the full path answers and says when the session ends.
+        # Without it such a stream was never asked by time, and outlived its session's end.
+        return signed_in.now() + signed_in.touch_interval(config)
     created_at, last_seen_at = row[-2], row[-1]
     at = signed_in.now()
     touch = signed_in.touch_interval(config)

@@ -48,6 +48,7 @@ class EventReader:
     """GET /api/stream with the given headers; events read one at a time (None once it ended)."""
 
     def __init__(self, address, headers: dict[str, str], timeout: float = 15):
+        self.timeout = timeout
         self.connection = http.client.HTTPConnection(*address, timeout=timeout)
         self.connection.request("GET", "/api/stream", headers={"Accept": "text/event-stream", **headers})
         self.response = self.connection.getresponse()
@@ -55,9 +56,14 @@ class EventReader:
         self.headers = self.response.headers
 
     def next(self, *, comments: bool = False) -> Event | None:
-        """The next event (or, with comments, the next comment too); None when the stream closed."""
+        """The next event (or, with comments, the next comment too); None when the stream closed.
+        Fails after `timeout` seconds without one: heartbeats alone would keep a read waiting for
+        an event that never comes for ever."""
         name = event_id = data = None
+        deadline = time.monotonic() + self.timeout
         while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {'line' if comments else 'event'} within {self.timeout} s (heartbeats only)")
             line = self.response.readline()
             if not line:
                 return None

@@ -50,3 +50,16 @@ def test_only_a_get_of_the_stream_path_bypasses_starlette(stream_server):
         assert answer.status in (307, 404)  # Starlette's router: not the stream
     finally:
         connection.close()
+
+
+def test_a_stream_whose_answer_was_remembered_is_still_asked_again_by_time(app):
+    """A remembered answer reads no session row, so it cannot say when the session ends: the
+    stream is asked again once "last seen" would be due (it was never asked by time before)."""
+    from datetime import timedelta
+
+    from dashboard.live.figures import _check_at
+    from dashboard.read_path import signed_in
+
+    before = signed_in.now()
+    at = _check_at(None, app.config)
+    assert before < at <= signed_in.now() + signed_in.touch_interval(app.config) + timedelta(seconds=1)
