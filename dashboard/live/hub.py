@@ -394,7 +394,8 @@ class Hub:
         if not answer.signed_in:
             if answer.status in (401, 403):
                 self._end(stream, "signed_out", batch)
-            else:
+            else:  # the database busy or away (a 503): not an end, asked again shortly
+                log.warning("live figures: a session's check answered %s; asked again in %.0f s", answer.status, RETRY_SECONDS)
                 self._retry_soon([stream])
             return
         self._place(stream, answer)
