@@ -27,17 +27,12 @@ NAMES = {
 }
 
 
-def currency_name(code: str) -> str:
-    """The name in the request's language; a currency added later without a name in the
-    catalogue is called by its code rather than left blank."""
-    name = NAMES.get(code)
-    return str(name) if name is not None else code.upper()
-
-
 def names_in(locale: str) -> Callable[[str], str]:
-    """currency_name in `locale`, the catalogue asked once per app and language. Every wallet
-    document names its fourteen currencies, and each catalogue lookup goes through Flask-Babel's
-    context (a tenth of the figures' cost after a rate tick, when every open page's are made)."""
+    """Each currency's name in `locale`; a currency added later without a name in the catalogue
+    is called by its code rather than left blank. The catalogue is asked once per app and
+    language: every wallet document names its fourteen currencies, and each lookup goes through
+    Flask-Babel's context (a tenth of the figures' cost after a rate tick, when every open page's
+    are made)."""
     kept = current_app.extensions.setdefault("currency_names", {})
     names = kept.get(locale)
     if names is None:
