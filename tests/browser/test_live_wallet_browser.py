@@ -53,7 +53,10 @@ def test_a_tick_reaches_the_open_page_in_place(app, demo, live_site, new_page):
     page = new_page()
     browser_sign_in(page, live_site)
     # The stream delivered its first figures: the header's live region no longer reads out ticks.
-    page.wait_for_function(f"document.querySelector('{HEADER_AMOUNT}').getAttribute('aria-live') === 'off'")
+    # A function, not an expression: Playwright polls an expression that is not yet true through
+    # eval, which the page's CSP refuses (the test failed whenever the first event came late).
+    page.wait_for_function("(selector) => document.querySelector(selector).getAttribute('aria-live') === 'off'",
+                           arg=HEADER_AMOUNT)
     page.evaluate("window.notReloaded = true")
     figure = page.locator(NET_ASSETS).inner_text()
     shares = page.locator(ALLOCATION).inner_text()
